@@ -1,0 +1,55 @@
+// The server's counters. Plain relaxed atomics: sessions on any io thread and
+// jobs on the pool bump them; the /metrics endpoint reads a loose snapshot.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace hashsrv {
+
+struct config;
+
+/// Why a request ended; the label of hash_server_requests_total.
+enum class outcome { ok, too_long, too_big, idle_timeout, client_gone, shutdown, count_ };
+
+std::string_view to_string(outcome o) noexcept;
+
+class latency_histogram {
+public:
+    /// Upper bounds in seconds, Prometheus style (the last bucket is +Inf).
+    static constexpr std::array<double, 14> bounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                   0.025,  0.05,    0.1,    0.25,  0.5,    1,     5};
+
+    void observe(std::chrono::nanoseconds d) noexcept;
+    void render(std::string& out, std::string_view name) const;
+
+private:
+    std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets_{};
+    std::atomic<std::uint64_t> sum_ns_{0};
+};
+
+struct metrics {
+    using counter = std::atomic<std::uint64_t>;
+    using gauge = std::atomic<std::int64_t>;
+
+    counter connections_accepted{0};
+    counter connections_rejected{0}; // accept failed (descriptors exhausted, ...)
+    gauge connections_active{0};
+    std::array<counter, static_cast<std::size_t>(outcome::count_)> requests{};
+    counter bytes_hashed{0};
+    counter hops{0};
+    gauge pool_jobs_queued{0};
+    gauge pool_jobs_running{0};
+    counter idle_timeouts{0};
+    latency_histogram latency;
+
+    void count(outcome o) noexcept { requests[static_cast<std::size_t>(o)].fetch_add(1, std::memory_order_relaxed); }
+
+    /// Prometheus text exposition format 0.0.4.
+    std::string render(config const& cfg) const;
+};
+
+} // namespace hashsrv

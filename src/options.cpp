@@ -1,0 +1,212 @@
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+
+namespace hashsrv {
+
+std::string_view to_string(protocol p) noexcept
+{
+    switch (p) {
+    case protocol::oneshot: return "oneshot";
+    case protocol::stream: return "stream";
+    case protocol::lines: return "lines";
+    }
+    return "?";
+}
+
+std::string_view to_string(log_level l) noexcept
+{
+    switch (l) {
+    case log_level::error: return "error";
+    case log_level::warn: return "warn";
+    case log_level::info: return "info";
+    case log_level::debug: return "debug";
+    }
+    return "?";
+}
+
+namespace {
+
+constexpr char usage[] = "Usage: hash_server <port>\n"
+                         "       hash_server [OPTIONS] <port>   (hash_server --help lists the options)\n";
+
+std::uint64_t parse_unsigned(std::string_view text, std::string_view what)
+{
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
+        throw std::invalid_argument("expected " + std::string(what) + ", got '" + std::string(text) + "'");
+    return v;
+}
+
+template <typename E>
+E parse_choice(std::string_view text, std::initializer_list<E> choices, std::string_view option)
+{
+    std::string names;
+    for (E c : choices) {
+        if (text == to_string(c)) return c;
+        names += names.empty() ? "" : "|";
+        names += to_string(c);
+    }
+    throw std::invalid_argument(std::string(option) + ": expected " + names + ", got '" + std::string(text) + "'");
+}
+
+std::size_t parse_count(std::string_view text, std::string_view option, std::size_t min, std::size_t max)
+{
+    std::uint64_t v = 0;
+    try {
+        v = parse_unsigned(text, "a whole number");
+    } catch (std::invalid_argument const& e) {
+        throw std::invalid_argument(std::string(option) + ": " + e.what());
+    }
+    if (v < min || v > max)
+        throw std::invalid_argument(std::string(option) + ": must be from " + std::to_string(min) + " to " +
+                                    std::to_string(max) + ", got " + std::string(text));
+    return static_cast<std::size_t>(v);
+}
+
+template <typename F>
+auto with_option_name(std::string_view option, F&& f)
+{
+    try {
+        return f();
+    } catch (std::invalid_argument const& e) {
+        throw std::invalid_argument(std::string(option) + ": " + e.what());
+    }
+}
+
+} // namespace
+
+std::uint16_t parse_port(std::string_view text)
+{
+    auto v = parse_unsigned(text, "a port number from 0 to 65535");
+    if (v > 65535) throw std::invalid_argument("expected a port number from 0 to 65535, got '" + std::string(text) + "'");
+    return static_cast<std::uint16_t>(v);
+}
+
+std::uint64_t parse_size(std::string_view text)
+{
+    std::uint64_t scale = 1;
+    if (!text.empty()) {
+        switch (text.back()) {
+        case 'K': case 'k': scale = 1ULL << 10; break;
+        case 'M': case 'm': scale = 1ULL << 20; break;
+        case 'G': case 'g': scale = 1ULL << 30; break;
+        default: break;
+        }
+        if (scale != 1) text.remove_suffix(1);
+    }
+    auto v = parse_unsigned(text, "a size in bytes (like 65536, 64K, 1M or 2G)");
+    if (v > std::numeric_limits<std::uint64_t>::max() / scale) throw std::invalid_argument("size too large");
+    return v * scale;
+}
+
+std::chrono::milliseconds parse_seconds(std::string_view text)
+{
+    double v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(v) || v < 0 ||
+        v > 1e9)
+        throw std::invalid_argument("expected seconds (like 30 or 0.5), got '" + std::string(text) + "'");
+    return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(v * 1000)));
+}
+
+std::variant<config, early_exit> parse_command_line(int argc, char const* const* argv)
+{
+    config cfg;
+    std::vector<std::string> positional;
+    std::string proto = "oneshot", hash = "fnv1a", level = "info";
+    std::string threads = "4", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "64K";
+    std::string max_line = "64K", max_stream = "0", max_conn = "10000", idle = "30", shutdown = "10";
+    std::string bind, metrics_port;
+
+    CLI::App app{"A TCP hash server: each request's bytes are hashed on a thread pool while the\n"
+                 "I/O thread goes on serving other connections; the reply is the digest in hex.",
+                 "hash_server"};
+    app.set_version_flag("--version", "hash_server " HASHSRV_VERSION);
+    app.add_option("port", positional, "TCP port to listen on (0: any free port, shown in the banner)")
+        ->expected(0, -1);
+    app.add_option("--protocol", proto,
+                   "oneshot: one read of up to 4096 bytes per connection (the tutorial);\n"
+                   "stream: hash everything up to the client's half-close;\n"
+                   "lines: one digest per \\n-terminated line, pipelined")
+        ->capture_default_str();
+    app.add_option("--hash", hash, "fnv1a | xxh3 | sha256")->capture_default_str();
+    app.add_option("--bind", bind, "address to listen on (default: all IPv6 and IPv4 addresses)");
+    app.add_option("--threads", threads, "hash pool threads")->capture_default_str();
+    app.add_option("--io-threads", io_threads, "threads running the I/O loop")->capture_default_str();
+    app.add_option("--max-inflight", max_inflight, "hash jobs queued or running on the pool at once")
+        ->capture_default_str();
+    app.add_option("--inline-below", inline_below,
+                   "hash inputs smaller than this many bytes on the I/O thread (0: always hop)")
+        ->capture_default_str();
+    app.add_option("--chunk-size", chunk, "read size for stream and lines (bytes; K, M suffixes)")
+        ->capture_default_str();
+    app.add_option("--max-line", max_line, "lines: longest line in bytes, not counting its \\n")
+        ->capture_default_str();
+    app.add_option("--max-stream-bytes", max_stream, "stream: largest upload in bytes (0: unlimited)")
+        ->capture_default_str();
+    app.add_option("--max-connections", max_conn, "connections served at once; more wait in the backlog")
+        ->capture_default_str();
+    app.add_option("--idle-timeout", idle, "seconds a connection may stay silent (0: forever)")
+        ->capture_default_str();
+    app.add_option("--shutdown-timeout", shutdown,
+                   "seconds that requests in progress get to finish after SIGTERM")
+        ->capture_default_str();
+    app.add_option("--metrics-port", metrics_port, "serve Prometheus metrics at http://<bind>:PORT/metrics");
+    app.add_option("--log-level", level, "error | warn | info | debug")->capture_default_str();
+
+    try {
+        app.parse(argc, argv);
+    } catch (CLI::CallForHelp const&) {
+        return early_exit{0, app.help()};
+    } catch (CLI::CallForVersion const&) {
+        return early_exit{0, std::string("hash_server ") + HASHSRV_VERSION + "\n"};
+    } catch (CLI::ParseError const& e) {
+        return early_exit{1, std::string("hash_server: ") + e.what() + "\n" + usage};
+    }
+    if (positional.size() != 1) return early_exit{1, usage};
+
+    try {
+        cfg.port = with_option_name("port", [&] { return parse_port(positional[0]); });
+        cfg.proto = parse_choice(proto, {protocol::oneshot, protocol::stream, protocol::lines}, "--protocol");
+        cfg.level = parse_choice(level, {log_level::error, log_level::warn, log_level::info, log_level::debug},
+                                 "--log-level");
+        auto alg = parse_algorithm(hash);
+        if (!alg) throw std::invalid_argument("--hash: expected fnv1a|xxh3|sha256, got '" + hash + "'");
+        cfg.hash = *alg;
+        if (!bind.empty()) {
+            boost::system::error_code ec;
+            boost::asio::ip::make_address(bind, ec);
+            if (ec) throw std::invalid_argument("--bind: expected an IPv4 or IPv6 address, got '" + bind + "'");
+        }
+        cfg.bind = bind;
+        cfg.threads = parse_count(threads, "--threads", 1, 1024);
+        cfg.io_threads = parse_count(io_threads, "--io-threads", 1, 1024);
+        cfg.max_inflight = parse_count(max_inflight, "--max-inflight", 1, 1 << 20);
+        cfg.max_connections = parse_count(max_conn, "--max-connections", 1, 10'000'000);
+        cfg.inline_below = with_option_name("--inline-below", [&] { return parse_size(inline_below); });
+        cfg.chunk_size = with_option_name("--chunk-size", [&] { return parse_size(chunk); });
+        if (cfg.chunk_size < 512 || cfg.chunk_size > (64U << 20))
+            throw std::invalid_argument("--chunk-size: must be from 512 bytes to 64M");
+        cfg.max_line = with_option_name("--max-line", [&] { return parse_size(max_line); });
+        if (cfg.max_line < 1 || cfg.max_line > (1U << 30))
+            throw std::invalid_argument("--max-line: must be from 1 byte to 1G");
+        auto ms = with_option_name("--max-stream-bytes", [&] { return parse_size(max_stream); });
+        cfg.max_stream_bytes = ms == 0 ? config{}.max_stream_bytes : ms;
+        cfg.idle_timeout = with_option_name("--idle-timeout", [&] { return parse_seconds(idle); });
+        cfg.shutdown_timeout = with_option_name("--shutdown-timeout", [&] { return parse_seconds(shutdown); });
+        if (!metrics_port.empty())
+            cfg.metrics_port = with_option_name("--metrics-port", [&] { return parse_port(metrics_port); });
+    } catch (std::invalid_argument const& e) {
+        return early_exit{1, std::string("hash_server: ") + e.what() + "\n" + usage};
+    }
+    return cfg;
+}
+
+} // namespace hashsrv

@@ -1,0 +1,240 @@
+#include "server.hpp"
+
+#include "log.hpp"
+#include "metrics.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+namespace hashsrv {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::chrono::milliseconds accept_backoff{100};
+
+std::string describe(tcp::endpoint const& ep)
+{
+    auto a = ep.address().to_string();
+    return (ep.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(ep.port());
+}
+
+void listen_on(tcp::acceptor& acc, tcp::endpoint const& ep)
+{
+    try {
+        acc.open(ep.protocol());
+        acc.set_option(tcp::acceptor::reuse_address(true));
+        if (ep.address().is_v6() && ep.address().is_unspecified())
+            acc.set_option(asio::ip::v6_only(false)); // one socket for IPv6 and IPv4
+        acc.bind(ep);
+        acc.listen(asio::socket_base::max_listen_connections);
+    } catch (boost::system::system_error const& e) {
+        error_code ignored;
+        acc.close(ignored);
+        throw boost::system::system_error(e.code(), "cannot listen on " + describe(ep));
+    }
+}
+
+tcp::acceptor make_acceptor(asio::io_context& ioc, session_strand const& strand, config const& cfg)
+{
+    tcp::acceptor acc(strand);
+    if (!cfg.bind.empty()) {
+        listen_on(acc, {asio::ip::make_address(cfg.bind), cfg.port});
+        return acc;
+    }
+    try {
+        listen_on(acc, {tcp::v6(), cfg.port});
+    } catch (boost::system::system_error const& e) {
+        if (e.code() != asio::error::address_family_not_supported) throw;
+        listen_on(acc, {tcp::v4(), cfg.port}); // a host without IPv6
+    }
+    (void)ioc;
+    return acc;
+}
+
+} // namespace
+
+server::server(asio::io_context& ioc, asio::thread_pool& pool, config const& cfg, metrics& stats)
+    : ioc_(ioc), pool_(pool), cfg_(cfg), stats_(stats), strand_(asio::make_strand(ioc)),
+      acceptor_(make_acceptor(ioc, strand_, cfg)), signals_(strand_, SIGINT, SIGTERM), slot_free_(strand_),
+      drained_(strand_), pool_slots_(strand_, cfg.max_inflight)
+{
+}
+
+std::uint16_t server::port() const { return acceptor_.local_endpoint().port(); }
+
+void server::start()
+{
+    log::info("serving protocol {} with {} on {} hash threads", to_string(cfg_.proto), to_string(cfg_.hash),
+              cfg_.threads);
+    asio::co_spawn(strand_, accept_loop(), asio::detached);
+    asio::co_spawn(strand_, signal_loop(), asio::detached);
+}
+
+void server::stop()
+{
+    asio::post(strand_, [this] { begin_shutdown(); });
+}
+
+asio::awaitable<void> server::signal_loop()
+{
+    for (;;) {
+        auto [ec, sig] = co_await signals_.async_wait(use_tuple);
+        if (ec) co_return; // cancelled once the drain is over
+        log::info("received signal {}", sig);
+        begin_shutdown(); // may finish the drain at once, before we wait again
+        if (drain_over_) co_return;
+    }
+}
+
+asio::awaitable<void> server::accept_loop()
+{
+    asio::steady_timer backoff(strand_);
+    for (;;) {
+        while (active_.load() >= cfg_.max_connections && !stopping_) {
+            slot_free_.expires_at(asio::steady_timer::time_point::max());
+            co_await slot_free_.async_wait(use_tuple);
+        }
+        if (stopping_) co_return;
+        auto [ec, sock] = co_await acceptor_.async_accept(ioc_, use_tuple);
+        if (stopping_) co_return;
+        if (ec) {
+            // EMFILE and friends: the tutorial's loop broke here and never
+            // accepted again. Ours waits for descriptors to be freed.
+            stats_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+            log::warn("accept failed: {}; retrying in {} ms", ec.message(), accept_backoff.count());
+            backoff.expires_after(accept_backoff);
+            co_await backoff.async_wait(use_tuple);
+            continue;
+        }
+        spawn_session(std::move(sock));
+    }
+}
+
+void server::spawn_session(tcp::socket sock)
+{
+    auto ctl = std::make_shared<session_control>(asio::make_strand(ioc_));
+    std::uint64_t id = 0;
+    {
+        std::lock_guard lock(mutex_);
+        id = next_id_++;
+        sessions_.emplace(id, ctl);
+        active_.fetch_add(1);
+    }
+    stats_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+    stats_.connections_active.fetch_add(1, std::memory_order_relaxed);
+    session_context ctx{&cfg_, pool_.get_executor(), &pool_slots_, &stats_, &stopping_};
+    asio::co_spawn(ctl->strand, run_session(std::move(sock), ctl, ctx), [this, id](std::exception_ptr e) {
+        if (e) {
+            try {
+                std::rethrow_exception(e);
+            } catch (std::exception const& ex) {
+                log::error("session ended by an exception: {}", ex.what());
+            }
+        }
+        session_ended(id);
+    });
+}
+
+void server::session_ended(std::uint64_t id)
+{
+    std::size_t was = 0;
+    {
+        std::lock_guard lock(mutex_);
+        sessions_.erase(id);
+        was = active_.fetch_sub(1);
+    }
+    stats_.connections_active.fetch_sub(1, std::memory_order_relaxed);
+    if (was == cfg_.max_connections) asio::post(strand_, [this] { slot_free_.cancel(); });
+    if (was == 1 && stopping_) asio::post(strand_, [this] { drained_.cancel(); });
+}
+
+void server::begin_shutdown()
+{
+    if (stopping_.exchange(true)) {
+        log::warn("second stop request: closing every connection now");
+        force_close_all();
+        return;
+    }
+    error_code ignored;
+    acceptor_.close(ignored);
+    slot_free_.cancel();
+    std::size_t active = 0;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, ctl] : sessions_) ctl->close_if_idle();
+        active = sessions_.size();
+    }
+    log::info("shutting down: stopped accepting; draining {} connections (up to {} ms)", active,
+              cfg_.shutdown_timeout.count());
+    asio::co_spawn(strand_, drain(), asio::detached);
+}
+
+asio::awaitable<void> server::drain()
+{
+    drained_.expires_after(cfg_.shutdown_timeout);
+    while (active_.load() > 0) {
+        auto [ec] = co_await drained_.async_wait(use_tuple);
+        if (!ec) break; // the deadline passed
+    }
+    if (auto left = active_.load(); left > 0) {
+        forced_ = left;
+        log::warn("shutdown timeout passed: closing {} connections with requests in progress", left);
+        force_close_all();
+    } else {
+        log::info("all connections drained");
+    }
+    drain_over_ = true;
+    signals_.cancel();
+    if (on_stopped_) on_stopped_();
+}
+
+void server::force_close_all()
+{
+    std::lock_guard lock(mutex_);
+    for (auto& [id, ctl] : sessions_) ctl->force_close();
+}
+
+int run(config const& cfg)
+{
+    log::set_level(cfg.level);
+    // Declared in this order on purpose: the pool's jobs resume on the
+    // io_context, so the io_context must outlive the pool (and run() returns
+    // before join()). The other order is a use-after-free.
+    asio::io_context ioc;
+    asio::thread_pool pool(cfg.threads);
+    metrics stats;
+    std::unique_ptr<server> srv;
+    try {
+        srv = std::make_unique<server>(ioc, pool, cfg, stats);
+    } catch (boost::system::system_error const& e) {
+        std::cerr << "hash_server: " << e.what() << "\n";
+        pool.join();
+        return 1;
+    }
+    std::cout << "Hash server listening on port " << srv->port() << std::endl; // flushed: tests wait for it
+    srv->start();
+
+    std::vector<std::thread> io_threads;
+    for (std::size_t i = 1; i < cfg.io_threads; ++i) io_threads.emplace_back([&ioc] { ioc.run(); });
+    ioc.run();
+    for (auto& t : io_threads) t.join();
+    pool.join();
+    if (srv->forced_closes() > 0) return 3;
+    return 0;
+}
+
+} // namespace hashsrv

@@ -1,0 +1,82 @@
+// The acceptor, the connection limit, signal handling and the graceful drain.
+#pragma once
+
+#include "job_limit.hpp"
+#include "options.hpp"
+#include "session.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace hashsrv {
+
+struct metrics;
+
+class server {
+public:
+    /// Binds and listens at once; throws boost::system::system_error if it cannot.
+    server(boost::asio::io_context& ioc, boost::asio::thread_pool& pool, config const& cfg, metrics& stats);
+
+    /// The port actually bound (differs from the configured one when that was 0).
+    std::uint16_t port() const;
+
+    /// Starts accepting, and stopping on SIGINT or SIGTERM.
+    void start();
+
+    /// Graceful shutdown, from any thread: stop accepting at once, close idle
+    /// connections at once, give requests in progress until the shutdown
+    /// timeout. A second call closes everything at once.
+    void stop();
+
+    /// Called once the drain is over (for example to close the metrics endpoint).
+    void on_stopped(std::function<void()> f) { on_stopped_ = std::move(f); }
+
+    /// Connections that the drain deadline cut off (0 after a clean drain).
+    std::size_t forced_closes() const { return forced_; }
+
+private:
+    boost::asio::awaitable<void> accept_loop();
+    boost::asio::awaitable<void> signal_loop();
+    boost::asio::awaitable<void> drain();
+    void begin_shutdown();
+    void spawn_session(boost::asio::ip::tcp::socket sock);
+    void session_ended(std::uint64_t id);
+    void force_close_all();
+
+    boost::asio::io_context& ioc_;
+    boost::asio::thread_pool& pool_;
+    config const& cfg_;
+    metrics& stats_;
+    session_strand strand_; // the acceptor, the timers and the signals
+    boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer slot_free_; // wakes the accept loop below the connection limit
+    boost::asio::steady_timer drained_;   // wakes the drain when the last session ends
+    job_limit pool_slots_;
+    std::atomic<bool> stopping_{false};
+    std::function<void()> on_stopped_;
+    std::size_t forced_ = 0;
+    bool drain_over_ = false; // on strand_
+
+    std::mutex mutex_; // guards sessions_ and next_id_
+    std::unordered_map<std::uint64_t, std::shared_ptr<session_control>> sessions_;
+    std::uint64_t next_id_ = 0;
+    std::atomic<std::size_t> active_{0};
+};
+
+/// The whole program once options are parsed: listen, print the banner, serve
+/// until stopped. Returns the process exit code.
+int run(config const& cfg);
+
+} // namespace hashsrv

@@ -1,0 +1,376 @@
+#include "session.hpp"
+
+#include "job_limit.hpp"
+#include "log.hpp"
+#include "metrics.hpp"
+
+#include <hashsrv/framing/lines.hpp>
+#include <hashsrv/framing/stream.hpp>
+#include <hashsrv/hash/hasher.hpp>
+#include <hashsrv/run_on.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <tuple>
+
+namespace hashsrv {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using asio::ip::tcp;
+
+void session_control::close_if_idle()
+{
+    asio::post(strand, [self = shared_from_this()] {
+        error_code ignored;
+        if (self->socket && self->idle) self->socket->cancel(ignored);
+    });
+}
+
+void session_control::force_close()
+{
+    asio::post(strand, [self = shared_from_this()] {
+        error_code ignored;
+        if (!self->socket) return;
+        self->socket->shutdown(tcp::socket::shutdown_both, ignored);
+        self->socket->cancel(ignored);
+    });
+}
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// ---- The work that hops: named coroutine functions taking their inputs by
+// value (views into buffers that the session keeps alive across the co_await).
+
+asio::awaitable<std::string> digest_reply(algorithm alg, std::string_view message)
+{
+    std::string out;
+    out.reserve(hasher::hex_size(alg) + 1);
+    append_hex_digest_of(out, alg, message);
+    out.push_back('\n');
+    co_return out;
+}
+
+asio::awaitable<std::string> digest_lines(algorithm alg, std::string_view complete_lines)
+{
+    std::string out;
+    framing::for_each_line(complete_lines, [&](std::string_view line) {
+        append_hex_digest_of(out, alg, line);
+        out.push_back('\n');
+    });
+    co_return out;
+}
+
+asio::awaitable<std::size_t> feed(hasher* h, std::string_view chunk)
+{
+    h->update(chunk);
+    co_return chunk.size();
+}
+
+template <typename T>
+asio::awaitable<T> counted_on_pool(metrics* stats, asio::awaitable<T> task)
+{
+    stats->pool_jobs_queued.fetch_sub(1, std::memory_order_relaxed);
+    stats->pool_jobs_running.fetch_add(1, std::memory_order_relaxed);
+    struct done_running {
+        metrics* stats;
+        ~done_running() { stats->pool_jobs_running.fetch_sub(1, std::memory_order_relaxed); }
+    } guard{stats};
+    co_return co_await std::move(task);
+}
+
+std::unique_ptr<char[]> make_buffer(std::size_t n) { return std::unique_ptr<char[]>(new char[n]); }
+
+/// One connection's I/O, hop and idle deadline. Lives in the session
+/// coroutine's frame; every member is touched on the session's strand only.
+class connection {
+public:
+    connection(tcp::socket& sock, session_control& ctl, session_context const& ctx)
+        : sock_(sock), ctl_(ctl), ctx_(ctx), cfg_(*ctx.cfg)
+    {
+        touch();
+    }
+
+    asio::awaitable<void> serve()
+    {
+        switch (cfg_.proto) {
+        case protocol::oneshot: co_await serve_oneshot(); break;
+        case protocol::stream: co_await serve_stream(); break;
+        case protocol::lines: co_await serve_lines(); break;
+        }
+    }
+
+    /// Returns once the connection has been silent for the idle timeout
+    /// (time spent waiting for the pool does not count as silence).
+    asio::awaitable<void> watchdog()
+    {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        for (;;) {
+            auto now = clock::now();
+            if (busy_) deadline_ = std::max(deadline_, now + cfg_.idle_timeout);
+            if (deadline_ <= now) co_return;
+            timer.expires_at(deadline_);
+            auto [ec] = co_await timer.async_wait(use_tuple);
+            if (ec) co_return; // cancelled: the session ended first
+        }
+    }
+
+    /// The client was silent too long: say so if its socket takes it at once.
+    void send_timeout_notice()
+    {
+        ctx_.stats->idle_timeouts.fetch_add(1, std::memory_order_relaxed);
+        ctx_.stats->count(outcome::idle_timeout);
+        log::debug("{}: idle timeout", peer());
+        error_code ignored;
+        sock_.non_blocking(true, ignored);
+        static constexpr std::string_view notice = "ERR idle timeout\n";
+        sock_.write_some(asio::buffer(notice), ignored);
+    }
+
+    /// Half-closes, discards what the client already sent beyond what was
+    /// read (so the close is a FIN, not a reset that could destroy the reply
+    /// in flight), and closes.
+    void finish()
+    {
+        error_code ec;
+        sock_.shutdown(tcp::socket::shutdown_send, ec);
+        std::array<char, 4096> sink;
+        for (int i = 0; i < 256 && !ec && sock_.available(ec) > 0; ++i) sock_.read_some(asio::buffer(sink), ec);
+        sock_.close(ec);
+    }
+
+    std::string peer() const
+    {
+        error_code ec;
+        auto ep = sock_.remote_endpoint(ec);
+        if (ec) return "connection";
+        return ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+
+private:
+    // ---- the three protocols ------------------------------------------------
+
+    asio::awaitable<void> serve_oneshot()
+    {
+        std::array<char, 4096> buf; // one read of at most 4096 bytes, as in the tutorial
+        auto [ec, n] = co_await read_some(asio::buffer(buf));
+        if (ec) co_return end_quietly(ec); // connected and closed without a request
+        begin_request();
+        auto reply = co_await hash(n, digest_reply(cfg_.hash, {buf.data(), n}));
+        if (co_await write(reply)) co_return;
+        end_request(outcome::ok);
+    }
+
+    asio::awaitable<void> serve_stream()
+    {
+        if (auto ec = co_await wait_readable()) co_return end_quietly(ec);
+        begin_request();
+        hasher state(cfg_.hash);
+        framing::stream_limit limit(cfg_.max_stream_bytes);
+        // Two buffers: chunk k is hashed on the pool while chunk k+1 is read.
+        auto a = make_buffer(cfg_.chunk_size), b = make_buffer(cfg_.chunk_size);
+        auto [ec, n] = co_await read_some(asio::buffer(a.get(), cfg_.chunk_size));
+        while (!ec) {
+            if (!limit.add(n)) {
+                co_await send_error(outcome::too_big, "stream longer than --max-stream-bytes (" +
+                                                          std::to_string(limit.max()) + " bytes)");
+                co_return;
+            }
+            using namespace asio::experimental::awaitable_operators;
+            auto [hashed, next] = co_await (hash(n, feed(&state, {a.get(), n})) &&
+                                            read_some(asio::buffer(b.get(), cfg_.chunk_size)));
+            (void)hashed;
+            std::tie(ec, n) = next;
+            std::swap(a, b);
+        }
+        if (ec != asio::error::eof) co_return abandon(ec);
+        std::string reply = state.hex_digest();
+        reply.push_back('\n');
+        if (co_await write(reply)) co_return;
+        end_request(outcome::ok);
+    }
+
+    asio::awaitable<void> serve_lines()
+    {
+        if (auto ec = co_await wait_readable()) co_return end_quietly(ec);
+        framing::line_framer framer(cfg_.max_line);
+        std::size_t capacity = std::min(cfg_.chunk_size, cfg_.max_line + 1);
+        auto buf = make_buffer(capacity);
+        std::size_t used = 0;
+        for (;;) {
+            if (used == 0) {
+                ctl_.idle = true; // between lines: shutdown may close us here
+                if (ctx_.stopping->load()) co_return;
+            }
+            if (used == capacity) { // a long line still arriving: grow, up to the limit
+                auto bigger = std::min(capacity * 2, cfg_.max_line + 1);
+                auto grown = make_buffer(bigger);
+                std::memcpy(grown.get(), buf.get(), used);
+                buf = std::move(grown);
+                capacity = bigger;
+            }
+            auto [ec, n] = co_await read_some(asio::buffer(buf.get() + used, capacity - used));
+            if (ec) {
+                if (ec != asio::error::eof || used == 0) co_return end_quietly(ec);
+                // A final line without "\n" is hashed as it is.
+                auto reply = co_await hash(used, digest_reply(cfg_.hash, {buf.get(), used}));
+                if (!co_await write(reply)) end_request(outcome::ok);
+                co_return;
+            }
+            if (used == 0) begin_request();
+            used += n;
+            auto found = framer.scan({buf.get(), used});
+            if (found.complete > 0) {
+                // One hop for every complete line in the buffer, not one per line.
+                auto reply = co_await hash(found.complete, digest_lines(cfg_.hash, {buf.get(), found.complete}));
+                if (co_await write(reply)) co_return;
+                auto lines = reply.size() / (hasher::hex_size(cfg_.hash) + 1);
+                ctx_.stats->requests[static_cast<std::size_t>(outcome::ok)].fetch_add(lines - 1,
+                                                                                     std::memory_order_relaxed);
+                end_request(outcome::ok);
+                std::memmove(buf.get(), buf.get() + found.complete, used - found.complete);
+                used -= found.complete;
+                framer.consume(found.complete);
+                if (used > 0) begin_request();
+            }
+            if (found.too_long) {
+                co_await send_error(outcome::too_long,
+                                    "line longer than --max-line (" + std::to_string(cfg_.max_line) + " bytes)");
+                co_return;
+            }
+        }
+    }
+
+    // ---- helpers shared by the protocols ----------------------------------
+
+    void touch() { deadline_ = clock::now() + cfg_.idle_timeout; }
+
+    void begin_request()
+    {
+        ctl_.idle = false;
+        started_ = clock::now();
+    }
+
+    void end_request(outcome o)
+    {
+        ctx_.stats->count(o);
+        ctx_.stats->latency.observe(clock::now() - started_);
+    }
+
+    /// Nothing in progress ended: a client that closed between requests, or
+    /// our own shutdown of an idle connection.
+    void end_quietly(error_code ec)
+    {
+        if (ec == asio::error::operation_aborted && ctx_.stopping->load()) return;
+        if (ec != asio::error::eof && ec != asio::error::operation_aborted)
+            log::debug("{}: {}", peer(), ec.message());
+    }
+
+    /// A request in progress was cut off by the client (reset, vanished).
+    void abandon(error_code ec)
+    {
+        if (ec == asio::error::operation_aborted && !ctx_.stopping->load()) return; // the watchdog counts it
+        ctx_.stats->count(ec == asio::error::operation_aborted ? outcome::shutdown : outcome::client_gone);
+        log::debug("{}: request abandoned: {}", peer(), ec.message());
+    }
+
+    asio::awaitable<error_code> wait_readable()
+    {
+        touch();
+        auto [ec] = co_await sock_.async_wait(tcp::socket::wait_read, use_tuple);
+        touch();
+        co_return ec;
+    }
+
+    asio::awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer b)
+    {
+        touch();
+        auto r = co_await sock_.async_read_some(b, use_tuple);
+        touch();
+        co_return r;
+    }
+
+    /// Writes it all; on failure counts the request as abandoned and returns the error.
+    asio::awaitable<error_code> write(std::string_view data)
+    {
+        touch();
+        auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(data), use_tuple);
+        (void)n;
+        touch();
+        if (ec) abandon(ec);
+        co_return ec;
+    }
+
+    asio::awaitable<void> send_error(outcome o, std::string const& reason)
+    {
+        log::debug("{}: {}", peer(), reason);
+        ctx_.stats->count(o);
+        co_await write("ERR " + reason + "\n");
+    }
+
+    /// The hop: `task` runs on the pool (or inline when it is small enough),
+    /// and the session resumes here, on its strand.
+    template <typename T>
+    asio::awaitable<T> hash(std::size_t bytes, asio::awaitable<T> task)
+    {
+        ctx_.stats->bytes_hashed.fetch_add(bytes, std::memory_order_relaxed);
+        if (bytes < cfg_.inline_below) co_return co_await std::move(task);
+        busy_ = true;
+        struct not_busy {
+            connection* c;
+            ~not_busy()
+            {
+                c->busy_ = false;
+                c->touch();
+            }
+        } guard{this};
+        auto slot = co_await ctx_.pool_slots->acquire();
+        ctx_.stats->hops.fetch_add(1, std::memory_order_relaxed);
+        ctx_.stats->pool_jobs_queued.fetch_add(1, std::memory_order_relaxed);
+        co_return co_await run_on(ctx_.pool, counted_on_pool(ctx_.stats, std::move(task)));
+    }
+
+    tcp::socket& sock_;
+    session_control& ctl_;
+    session_context const& ctx_;
+    config const& cfg_;
+    clock::time_point deadline_;
+    clock::time_point started_;
+    bool busy_ = false; // a hash is queued or running for us
+};
+
+} // namespace
+
+asio::awaitable<void> run_session(tcp::socket sock, std::shared_ptr<session_control> ctl, session_context ctx)
+{
+    ctl->socket = &sock;
+    connection conn(sock, *ctl, ctx);
+    try {
+        if (ctx.cfg->idle_timeout.count() == 0) {
+            co_await conn.serve();
+        } else {
+            using namespace asio::experimental::awaitable_operators;
+            auto first = co_await (conn.serve() || conn.watchdog());
+            if (first.index() == 1) conn.send_timeout_notice();
+        }
+    } catch (std::exception const& e) {
+        log::warn("{}: session failed: {}", conn.peer(), e.what());
+    }
+    ctl->socket = nullptr;
+    conn.finish();
+}
+
+} // namespace hashsrv

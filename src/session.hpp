@@ -1,0 +1,50 @@
+// One coroutine per connection, on a strand of its own.
+#pragma once
+
+#include "options.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <memory>
+
+namespace hashsrv {
+
+class job_limit;
+struct metrics;
+
+using session_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+/// The server's handle on a session, used at shutdown. Its fields are touched
+/// on the session's strand only; the server reaches them by posting there.
+struct session_control : std::enable_shared_from_this<session_control> {
+    explicit session_control(session_strand s) : strand(std::move(s)) {}
+
+    session_strand strand;
+    boost::asio::ip::tcp::socket* socket = nullptr; // null once the session is over
+    bool idle = true;                                // no request in progress
+
+    /// Ends the session if it is between requests (nothing read yet, or
+    /// between lines); a request in progress is left to finish.
+    void close_if_idle();
+    /// Ends the session whatever it is doing (the drain deadline passed).
+    void force_close();
+};
+
+/// What a session needs from the server; the server outlives every session.
+struct session_context {
+    config const* cfg;
+    boost::asio::thread_pool::executor_type pool;
+    job_limit* pool_slots;
+    metrics* stats;
+    std::atomic<bool> const* stopping;
+};
+
+boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket sock, std::shared_ptr<session_control> ctl,
+                                         session_context ctx);
+
+} // namespace hashsrv
