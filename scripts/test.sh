@@ -5,11 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_stages=(release)
+all_stages=(asan tsan release)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 
-scripts/install-deps.sh build test
+# Every group in scripts/deps/: the tests need all of it (docker, haproxy, ...).
+scripts/install-deps.sh $(cd scripts/deps && ls *.txt | sed "s/\.txt$//")
 
 for stage in "${stages[@]}"; do
   echo "=== stage: $stage ($(date -u +%H:%M:%S))"
