@@ -119,7 +119,7 @@ std::chrono::milliseconds parse_seconds(std::string_view text)
 std::variant<config, early_exit> parse_command_line(int argc, char const* const* argv)
 {
     config cfg;
-    std::vector<std::string> positional;
+    std::string port;
     std::string proto = "oneshot", hash = "fnv1a", level = "info";
     std::string threads = "4", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "64K";
     std::string max_line = "64K", max_stream = "0", max_conn = "10000", idle = "30", shutdown = "10";
@@ -129,37 +129,57 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
                  "I/O thread goes on serving other connections; the reply is the digest in hex.",
                  "hash_server"};
     app.set_version_flag("--version", "hash_server " HASHSRV_VERSION);
-    app.add_option("port", positional, "TCP port to listen on (0: any free port, shown in the banner)")
-        ->expected(0, -1);
+    app.footer("Sizes take K, M and G suffixes (powers of 1024); seconds take fractions (0.5).\n"
+               "Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 for a bad command line or a\n"
+               "port that cannot be bound, 3 when the shutdown timeout cut requests off.\n"
+               "Example: hash_server --protocol lines --hash xxh3 8080");
+    app.add_option("port", port, "TCP port to listen on (0: any free port, shown in the banner)")
+        ->type_name("PORT");
+    app.allow_extras(); // a second port or an unknown word is a usage error, reported below
     app.add_option("--protocol", proto,
                    "oneshot: one read of up to 4096 bytes per connection (the tutorial);\n"
                    "stream: hash everything up to the client's half-close;\n"
                    "lines: one digest per \\n-terminated line, pipelined")
-        ->capture_default_str();
-    app.add_option("--hash", hash, "fnv1a | xxh3 | sha256")->capture_default_str();
-    app.add_option("--bind", bind, "address to listen on (default: all IPv6 and IPv4 addresses)");
-    app.add_option("--threads", threads, "hash pool threads")->capture_default_str();
-    app.add_option("--io-threads", io_threads, "threads running the I/O loop")->capture_default_str();
+        ->capture_default_str()
+        ->type_name("NAME");
+    app.add_option("--hash", hash, "fnv1a | xxh3 | sha256")->capture_default_str()
+        ->type_name("NAME");
+    app.add_option("--bind", bind, "address to listen on (default: all IPv6 and IPv4 addresses)")
+        ->type_name("ADDRESS");
+    app.add_option("--threads", threads, "hash pool threads")->capture_default_str()
+        ->type_name("N");
+    app.add_option("--io-threads", io_threads, "threads running the I/O loop")->capture_default_str()
+        ->type_name("N");
     app.add_option("--max-inflight", max_inflight, "hash jobs queued or running on the pool at once")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->type_name("N");
     app.add_option("--inline-below", inline_below,
                    "hash inputs smaller than this many bytes on the I/O thread (0: always hop)")
-        ->capture_default_str();
-    app.add_option("--chunk-size", chunk, "read size for stream and lines (bytes; K, M suffixes)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->type_name("BYTES");
+    app.add_option("--chunk-size", chunk, "read size for stream and lines")
+        ->capture_default_str()
+        ->type_name("BYTES");
     app.add_option("--max-line", max_line, "lines: longest line in bytes, not counting its \\n")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->type_name("BYTES");
     app.add_option("--max-stream-bytes", max_stream, "stream: largest upload in bytes (0: unlimited)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->type_name("BYTES");
     app.add_option("--max-connections", max_conn, "connections served at once; more wait in the backlog")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->type_name("N");
     app.add_option("--idle-timeout", idle, "seconds a connection may stay silent (0: forever)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->type_name("SECONDS");
     app.add_option("--shutdown-timeout", shutdown,
                    "seconds that requests in progress get to finish after SIGTERM")
-        ->capture_default_str();
-    app.add_option("--metrics-port", metrics_port, "serve Prometheus metrics at http://<bind>:PORT/metrics");
-    app.add_option("--log-level", level, "error | warn | info | debug")->capture_default_str();
+        ->capture_default_str()
+        ->type_name("SECONDS");
+    app.add_option("--metrics-port", metrics_port, "serve Prometheus metrics at http://<bind>:PORT/metrics")
+        ->type_name("PORT");
+    app.add_option("--log-level", level, "error | warn | info | debug")->capture_default_str()
+        ->type_name("LEVEL");
 
     try {
         app.parse(argc, argv);
@@ -170,10 +190,15 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     } catch (CLI::ParseError const& e) {
         return early_exit{1, std::string("hash_server: ") + e.what() + "\n" + usage};
     }
-    if (positional.size() != 1) return early_exit{1, usage};
+    if (auto extra = app.remaining(); !extra.empty()) {
+        std::string words;
+        for (auto const& w : extra) words += " '" + w + "'";
+        return early_exit{1, "hash_server: unexpected argument(s):" + words + "\n" + usage};
+    }
+    if (port.empty()) return early_exit{1, usage};
 
     try {
-        cfg.port = with_option_name("port", [&] { return parse_port(positional[0]); });
+        cfg.port = with_option_name("port", [&] { return parse_port(port); });
         cfg.proto = parse_choice(proto, {protocol::oneshot, protocol::stream, protocol::lines}, "--protocol");
         cfg.level = parse_choice(level, {log_level::error, log_level::warn, log_level::info, log_level::debug},
                                  "--log-level");
