@@ -1,0 +1,160 @@
+// Slowloris: 500 silent connections and 500 that send one byte a second,
+// against --idle-timeout 2. The silent ones are closed by the idle timeout;
+// normal clients are served correctly all the while.
+//
+// What "one byte a second" gets depends on the protocol: in `oneshot` the
+// first byte is the request (answered, then closed); in `lines` every byte
+// counts as activity, so a trickling client keeps its connection while it
+// trickles (bounded by --max-connections) and is closed by the idle timeout
+// once it stops. Both are checked here.
+#include "fault_support.hpp"
+
+#include <atomic>
+#include <vector>
+
+using namespace fault;
+
+namespace {
+
+struct held {
+    fd_guard fd;
+    std::string got;
+    bool closed = false;
+};
+
+// Reads whatever is there without blocking; marks EOF/reset as closed.
+void drain_nonblocking(held& c)
+{
+    char buf[4096];
+    for (;;) {
+        auto n = ::recv(c.fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) {
+            c.got.append(buf, static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) c.closed = true;
+        return;
+    }
+}
+
+std::size_t count_closed(std::vector<held>& conns)
+{
+    std::size_t n = 0;
+    for (auto& c : conns) {
+        if (!c.closed) drain_nonblocking(c);
+        n += c.closed;
+    }
+    return n;
+}
+
+// A normal client running until told to stop; counts right and wrong answers.
+class normal_client {
+public:
+    normal_client(std::uint16_t port, bool lines) : port_(port), lines_(lines), thread_([this] { loop(); }) {}
+    ~normal_client() { finish(); }
+    void finish()
+    {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    int served() const { return served_.load(); }
+    int wrong() const { return wrong_.load(); }
+
+private:
+    void loop()
+    {
+        for (int i = 0; i < 1'000'000 && !stop_.load(); ++i) {
+            std::string payload = "normal " + std::to_string(i) + "\n";
+            auto want = lines_ ? reference_lines("fnv1a", payload) : reference_digest("fnv1a", payload);
+            (request(port_, payload) == want ? served_ : wrong_).fetch_add(1);
+            std::this_thread::sleep_for(5ms);
+        }
+    }
+    std::uint16_t port_;
+    bool lines_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> served_{0}, wrong_{0};
+    std::thread thread_;
+};
+
+constexpr int silent_count = 500;
+constexpr int trickle_count = 500;
+
+std::vector<held> open_many(std::uint16_t port, int n)
+{
+    std::vector<held> v;
+    v.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        held h;
+        h.fd = connect_to(port);
+        if (!h.fd) break;
+        v.push_back(std::move(h));
+    }
+    return v;
+}
+
+TEST(Slowloris, LinesSilentClosedTricklersBoundedNormalServed)
+{
+    raise_fd_limit();
+    server_process srv({"--protocol", "lines", "--idle-timeout", "2"});
+    normal_client normal(srv.port(), true);
+    auto silent = open_many(srv.port(), silent_count);
+    auto trickle = open_many(srv.port(), trickle_count);
+    ASSERT_EQ(silent.size(), static_cast<std::size_t>(silent_count));
+    ASSERT_EQ(trickle.size(), static_cast<std::size_t>(trickle_count));
+
+    // Trickle one byte a second (no "\n": a line that never ends) for 5 s.
+    // Meanwhile the silent ones pass their 2 s idle timeout and are closed.
+    for (int second = 0; second < 5; ++second) {
+        for (auto& c : trickle)
+            if (!c.closed) send_all(c.fd.get(), "x");
+        std::this_thread::sleep_for(1s);
+        count_closed(silent);
+        count_closed(trickle);
+    }
+    auto silent_closed = [&] { return count_closed(silent) == silent.size(); };
+    EXPECT_TRUE(eventually(silent_closed, 10s)) << count_closed(silent) << " of " << silent.size() << " closed\n"
+                                                 << log_tail(srv);
+    // Bytes keep a connection alive: no trickler was closed while it trickled.
+    EXPECT_EQ(count_closed(trickle), 0U);
+    // Once they stop, the idle timeout closes them too.
+    auto trickle_closed = [&] { return count_closed(trickle) == trickle.size(); };
+    EXPECT_TRUE(eventually(trickle_closed, 10s)) << count_closed(trickle) << " of " << trickle.size() << " closed";
+    for (auto const& c : silent) EXPECT_TRUE(c.got.empty() || c.got == "ERR idle timeout\n") << c.got;
+
+    normal.finish();
+    EXPECT_GT(normal.served(), 0);
+    EXPECT_EQ(normal.wrong(), 0) << log_tail(srv);
+    expect_healthy_then_stop(srv, "fnv1a", true);
+}
+
+TEST(Slowloris, OneshotSilentClosedTricklersAnsweredNormalServed)
+{
+    raise_fd_limit();
+    server_process srv({"--protocol", "oneshot", "--idle-timeout", "2"});
+    normal_client normal(srv.port(), false);
+    auto silent = open_many(srv.port(), silent_count);
+    auto trickle = open_many(srv.port(), trickle_count);
+    ASSERT_EQ(silent.size(), static_cast<std::size_t>(silent_count));
+    ASSERT_EQ(trickle.size(), static_cast<std::size_t>(trickle_count));
+    for (int second = 0; second < 3; ++second) {
+        for (auto& c : trickle)
+            if (!c.closed) send_all(c.fd.get(), "x");
+        std::this_thread::sleep_for(1s);
+        count_closed(trickle);
+    }
+    // The first byte is a whole oneshot request: each trickler got its digest and was closed.
+    auto trickle_closed = [&] { return count_closed(trickle) == trickle.size(); };
+    EXPECT_TRUE(eventually(trickle_closed, 10s)) << count_closed(trickle) << " of " << trickle.size() << " closed";
+    for (auto const& c : trickle) EXPECT_EQ(c.got, reference_digest("fnv1a", "x"));
+    auto silent_closed = [&] { return count_closed(silent) == silent.size(); };
+    EXPECT_TRUE(eventually(silent_closed, 10s)) << count_closed(silent) << " of " << silent.size() << " closed\n"
+                                                 << log_tail(srv);
+    for (auto const& c : silent) EXPECT_TRUE(c.got.empty() || c.got == "ERR idle timeout\n") << c.got;
+    normal.finish();
+    EXPECT_GT(normal.served(), 0);
+    EXPECT_EQ(normal.wrong(), 0) << log_tail(srv);
+    expect_healthy_then_stop(srv);
+}
+
+} // namespace
