@@ -1,0 +1,51 @@
+// GET /metrics over HTTP (Boost.Beast), served in the server's own io_context:
+// the Prometheus text format from metrics::render(), nothing else.
+#pragma once
+
+#include "options.hpp"
+#include "session.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <cstdint>
+#include <list>
+
+namespace hashsrv {
+
+struct metrics;
+
+/// The scrape endpoint. Every HTTP connection is a coroutine of its own; all of
+/// them share one strand, because scrapes are rare and cheap and one strand
+/// lets stop() reach every connection without a lock.
+class metrics_endpoint {
+public:
+    /// Binds --bind (or every address) on --metrics-port and listens at once;
+    /// throws boost::system::system_error if it cannot.
+    metrics_endpoint(boost::asio::io_context& ioc, config const& cfg, metrics const& stats);
+
+    /// The port actually bound (differs from the configured one when that was 0).
+    std::uint16_t port() const;
+
+    void start();
+
+    /// From any thread: close the acceptor and every scrape connection, so
+    /// that nothing of ours keeps io_context::run() from returning.
+    void stop();
+
+private:
+    boost::asio::awaitable<void> accept_loop();
+    boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket sock);
+    void close_all();
+
+    config const& cfg_;
+    metrics const& stats_;
+    session_strand strand_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    bool stopped_ = false;                             // on strand_
+    std::list<boost::beast::tcp_stream*> connections_; // on strand_: the open scrapes
+};
+
+} // namespace hashsrv
