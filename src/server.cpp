@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "metrics.hpp"
+#include "metrics_http.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -218,14 +219,22 @@ int run(config const& cfg)
     asio::thread_pool pool(cfg.threads);
     metrics stats;
     std::unique_ptr<server> srv;
+    std::unique_ptr<metrics_endpoint> web;
     try {
         srv = std::make_unique<server>(ioc, pool, cfg, stats);
+        if (cfg.metrics_port) web = std::make_unique<metrics_endpoint>(ioc, cfg, stats);
     } catch (boost::system::system_error const& e) {
         std::cerr << "hash_server: " << e.what() << "\n";
         pool.join();
         return 1;
     }
     std::cout << "Hash server listening on port " << srv->port() << std::endl; // flushed: tests wait for it
+    if (web) {
+        // Scrapes go on during the drain; once it is over, the endpoint's
+        // acceptor and connections are all that could keep ioc.run() going.
+        srv->on_stopped([&web] { web->stop(); });
+        web->start();
+    }
     srv->start();
 
     std::vector<std::thread> io_threads;
