@@ -1,0 +1,220 @@
+// hashsrv::hasher (streaming) and append_hex_digest_of (one-shot) for the
+// three algorithms, against published vectors:
+//  - FNV-1a 64: the FNV reference suite (Landon Curt Noll's test_fnv.c);
+//  - XXH3 64: "abc" and the empty input as `xxhsum -H3` prints them;
+//  - SHA-256: FIPS 180-2 appendix B ("abc", the 448-bit two-block message,
+//    one million 'a') plus the empty input and the 896-bit message.
+#include <hashsrv/hash/hasher.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using hashsrv::algorithm;
+using hashsrv::append_hex_digest_of;
+using hashsrv::hasher;
+
+namespace {
+
+struct vector_case {
+    algorithm alg;
+    std::string input;
+    std::string hex;
+};
+
+std::string const million_a(1'000'000, 'a');
+
+std::vector<vector_case> const published = {
+    {algorithm::fnv1a, "", "cbf29ce484222325"},
+    {algorithm::fnv1a, "a", "af63dc4c8601ec8c"},
+    {algorithm::fnv1a, "foobar", "85944171f73967e8"},
+    {algorithm::fnv1a, "hello world\n", "782e1488cd5a68b7"},
+    {algorithm::fnv1a, "test data 123\n", "daf63590896c6e23"},
+    {algorithm::xxh3, "", "2d06800538d394c2"},
+    {algorithm::xxh3, "abc", "78af5f94892f3950"},
+    {algorithm::sha256, "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+    {algorithm::sha256, "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+    {algorithm::sha256, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+     "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+    {algorithm::sha256,
+     "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+     "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
+    {algorithm::sha256, million_a, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"},
+};
+
+std::string one_shot(algorithm a, std::string_view data)
+{
+    std::string out;
+    append_hex_digest_of(out, a, data);
+    return out;
+}
+
+std::string streamed(algorithm a, std::string_view data, std::size_t chunk)
+{
+    hasher h(a);
+    while (!data.empty()) {
+        auto n = std::min(chunk, data.size());
+        h.update(data.substr(0, n));
+        data.remove_prefix(n);
+    }
+    return h.hex_digest();
+}
+
+/// Deterministic bytes covering every value, long enough for XXH3's long-input
+/// path (> 240 bytes, several 1 KiB stripes) and several SHA-256 blocks.
+std::string pseudo_random(std::size_t n)
+{
+    std::string s(n, '\0');
+    std::uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (auto& c : s) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        c = static_cast<char>(x >> 56);
+    }
+    return s;
+}
+
+constexpr algorithm all[] = {algorithm::fnv1a, algorithm::xxh3, algorithm::sha256};
+
+} // namespace
+
+TEST(Hasher, PublishedVectorsStreaming)
+{
+    for (auto const& v : published) {
+        hasher h(v.alg);
+        h.update(v.input);
+        EXPECT_EQ(h.hex_digest(), v.hex) << to_string(v.alg) << " of " << v.input.size() << " bytes";
+    }
+}
+
+TEST(Hasher, PublishedVectorsOneShot)
+{
+    for (auto const& v : published)
+        EXPECT_EQ(one_shot(v.alg, v.input), v.hex) << to_string(v.alg) << " of " << v.input.size() << " bytes";
+}
+
+TEST(Hasher, PublishedVectorsInOddSizedChunks)
+{
+    for (auto const& v : published)
+        for (std::size_t chunk : {1UL, 3UL, 7UL, 63UL, 64UL, 65UL, 1021UL})
+            EXPECT_EQ(streamed(v.alg, v.input, chunk), v.hex)
+                << to_string(v.alg) << " of " << v.input.size() << " bytes in chunks of " << chunk;
+}
+
+// Beyond the vectors: long inputs cut at odd sizes equal the one-shot digest,
+// which for XXH3 and SHA-256 is the library's own one-call function.
+TEST(Hasher, StreamingEqualsOneShotOnLongInputs)
+{
+    for (std::size_t size : {0UL, 1UL, 239UL, 240UL, 241UL, 1024UL, 4096UL, 100'003UL}) {
+        auto data = pseudo_random(size);
+        for (auto a : all) {
+            auto whole = one_shot(a, data);
+            for (std::size_t chunk : {1UL, 13UL, 255UL, 4097UL, 65'537UL})
+                EXPECT_EQ(streamed(a, data, chunk), whole)
+                    << to_string(a) << ", " << size << " bytes in chunks of " << chunk;
+        }
+    }
+}
+
+TEST(Hasher, OneShotMatchesTheLibrariesDirectly)
+{
+    auto data = pseudo_random(5000);
+    EXPECT_EQ(one_shot(algorithm::fnv1a, data), hashsrv::to_hex(hashsrv::fnv1a64::hash(data)));
+    EXPECT_EQ(one_shot(algorithm::xxh3, data), hashsrv::to_hex(XXH3_64bits(data.data(), data.size())));
+    unsigned char md[32];
+    unsigned len = 0;
+    ASSERT_EQ(EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr), 1);
+    EXPECT_EQ(one_shot(algorithm::sha256, data), hashsrv::to_hex(std::span<const unsigned char>(md, len)));
+}
+
+TEST(Hasher, DigestLengths)
+{
+    for (auto a : all) {
+        auto hex = one_shot(a, "x");
+        EXPECT_EQ(hex.size(), hasher::hex_size(a)) << to_string(a);
+        EXPECT_EQ(hex.find_first_not_of("0123456789abcdef"), std::string::npos) << hex;
+    }
+    EXPECT_EQ(hasher::hex_size(algorithm::fnv1a), 16U);
+    EXPECT_EQ(hasher::hex_size(algorithm::xxh3), 16U);
+    EXPECT_EQ(hasher::hex_size(algorithm::sha256), 64U);
+}
+
+// The digest can be read mid-stream (SHA-256 finalises a copy) and the state goes on.
+TEST(Hasher, DigestMidStreamDoesNotDisturbTheState)
+{
+    for (auto a : all) {
+        hasher h(a);
+        h.update("ab");
+        EXPECT_EQ(h.hex_digest(), one_shot(a, "ab")) << to_string(a);
+        h.update("c");
+        EXPECT_EQ(h.hex_digest(), one_shot(a, "abc")) << to_string(a);
+    }
+}
+
+TEST(Hasher, ResetStartsOver)
+{
+    for (auto a : all) {
+        hasher h(a);
+        h.update("something else entirely");
+        h.reset();
+        EXPECT_EQ(h.hex_digest(), one_shot(a, "")) << to_string(a);
+        h.update("abc");
+        EXPECT_EQ(h.hex_digest(), one_shot(a, "abc")) << to_string(a);
+    }
+}
+
+TEST(Hasher, EmptyUpdatesChangeNothing)
+{
+    for (auto a : all) {
+        hasher h(a);
+        h.update("");
+        h.update("a");
+        h.update("");
+        h.update("bc");
+        EXPECT_EQ(h.hex_digest(), one_shot(a, "abc")) << to_string(a);
+    }
+}
+
+TEST(Hasher, KindIsTheAlgorithm)
+{
+    for (auto a : all) EXPECT_EQ(hasher(a).kind(), a);
+}
+
+TEST(Hasher, AppendDigestAppends)
+{
+    std::string out = "prefix:";
+    append_hex_digest_of(out, algorithm::xxh3, "abc");
+    EXPECT_EQ(out, "prefix:78af5f94892f3950");
+    hasher h(algorithm::fnv1a);
+    h.append_hex_digest(out);
+    EXPECT_EQ(out, "prefix:78af5f94892f3950cbf29ce484222325");
+}
+
+TEST(Hasher, MovedHasherKeepsItsState)
+{
+    for (auto a : all) {
+        hasher h(a);
+        h.update("ab");
+        hasher moved = std::move(h);
+        moved.update("c");
+        EXPECT_EQ(moved.hex_digest(), one_shot(a, "abc")) << to_string(a);
+    }
+}
+
+TEST(Algorithm, ToStringAndParseRoundTrip)
+{
+    EXPECT_EQ(to_string(algorithm::fnv1a), "fnv1a");
+    EXPECT_EQ(to_string(algorithm::xxh3), "xxh3");
+    EXPECT_EQ(to_string(algorithm::sha256), "sha256");
+    for (auto a : all) EXPECT_EQ(hashsrv::parse_algorithm(to_string(a)), a);
+}
+
+TEST(Algorithm, ParseRejectsOtherNames)
+{
+    for (std::string_view bad : {"", "FNV1A", "sha-256", "md5", "xxh64", "fnv1a ", "sha2566"})
+        EXPECT_EQ(hashsrv::parse_algorithm(bad), std::nullopt) << "'" << bad << "'";
+}
