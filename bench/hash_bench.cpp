@@ -1,0 +1,743 @@
+// hash_bench: a load generator for hash_server (oneshot, stream, lines) and
+// for bench/baseline_server. One epoll loop per client thread, edge-triggered,
+// non-blocking sockets and a small state machine per connection, so the
+// client costs a few syscalls per request and is not what the numbers measure.
+//
+// It checks every digest it gets back against one computed here with the
+// server's own hasher (include/hashsrv/hash/hasher.hpp), and records latency
+// in log-bucket histograms (histogram.hpp).
+#include "histogram.hpp"
+
+#include <hashsrv/hash/hasher.hpp>
+
+#include "options.hpp" // parse_size, parse_seconds, parse_port: the server's own parsers
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace hashsrv::bench {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+enum class mode { oneshot, stream, lines, idle };
+enum kind : int { small = 0, bulk = 1 };
+constexpr char const* kind_name[] = {"small", "bulk"};
+
+enum error_kind : int { e_connect, e_io, e_mismatch, e_server_err, e_closed, e_timeout, error_kinds };
+constexpr char const* error_name[] = {"connect", "io", "mismatch", "server_err", "closed", "timeout"};
+
+struct settings {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;
+    mode proto = mode::oneshot;
+    std::size_t connections = 32;
+    std::size_t threads = 1;
+    std::chrono::milliseconds duration{5000};
+    std::uint64_t requests = 0; // 0: run for `duration`
+    std::string payload = "12";
+    std::size_t mix = 0; // bulk stream connections alongside the small ones
+    std::string bulk_payload = "4M";
+    std::size_t depth = 1;
+    algorithm hash = algorithm::fnv1a;
+    bool verify = true;
+    bool json = false;
+    std::size_t connect_burst = 256; // idle mode: connects in flight at once
+};
+
+// ---- what each connection sends and expects -------------------------------
+
+/// One request body: `size` bytes made of `pattern` repeated (so a 512 MiB
+/// upload needs 1 MiB of memory), and the reply the server must send.
+struct body {
+    std::string pattern;
+    std::uint64_t size = 0;
+    std::string reply;
+};
+
+std::string read_file(std::string const& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+/// Printable bytes (no '\n'), the same on every run.
+std::string filler(std::size_t n, std::uint64_t seed)
+{
+    std::string s(n, ' ');
+    std::uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
+    for (auto& c : s) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        c = static_cast<char>('!' + x % 94);
+    }
+    return s;
+}
+
+std::string digest_line(algorithm a, std::string_view data)
+{
+    std::string out;
+    append_hex_digest_of(out, a, data);
+    out.push_back('\n');
+    return out;
+}
+
+body make_body(std::string const& spec, algorithm a)
+{
+    body b;
+    if (!spec.empty() && spec[0] == '@') {
+        b.pattern = read_file(spec.substr(1));
+        b.size = b.pattern.size();
+    } else {
+        b.size = hashsrv::parse_size(spec);
+        b.pattern = filler(static_cast<std::size_t>(std::min<std::uint64_t>(b.size, 1 << 20)), 1);
+    }
+    if (b.pattern.empty() && b.size > 0) throw std::runtime_error("empty payload file");
+    hasher h(a);
+    for (std::uint64_t done = 0; done < b.size;) {
+        auto n = std::min<std::uint64_t>(b.pattern.size(), b.size - done);
+        h.update({b.pattern.data(), static_cast<std::size_t>(n)});
+        done += n;
+    }
+    b.reply = h.hex_digest() + "\n";
+    return b;
+}
+
+/// For `lines`: `count` distinct lines (each ends in '\n'), laid out twice in
+/// a row so that any run of up to `count` consecutive lines is contiguous.
+struct line_set {
+    std::vector<std::size_t> offset; // of line i in `text`, for i < 2*count
+    std::vector<std::string> reply;  // expected digest line of line i % count
+    std::string text;
+    std::size_t count = 0;
+};
+
+line_set make_lines(std::string const& spec, algorithm a, std::size_t at_least)
+{
+    std::vector<std::string> lines;
+    if (!spec.empty() && spec[0] == '@') {
+        std::istringstream in(read_file(spec.substr(1)));
+        for (std::string l; std::getline(in, l);) lines.push_back(l + "\n");
+        if (lines.empty()) throw std::runtime_error("no lines in " + spec.substr(1));
+    } else {
+        auto size = hashsrv::parse_size(spec);
+        if (size < 1) throw std::runtime_error("--payload for lines is the line length with its \\n (>= 1)");
+        for (std::size_t i = 0; i < std::max<std::size_t>(at_least, 64); ++i)
+            lines.push_back(filler(static_cast<std::size_t>(size - 1), i + 7) + "\n");
+    }
+    while (lines.size() < at_least) lines.push_back(lines[lines.size() % lines.size()]);
+    line_set s;
+    s.count = lines.size();
+    for (int round = 0; round < 2; ++round)
+        for (auto const& l : lines) {
+            s.offset.push_back(s.text.size());
+            s.text += l;
+        }
+    s.offset.push_back(s.text.size());
+    for (auto const& l : lines) s.reply.push_back(digest_line(a, l));
+    return s;
+}
+
+// ---- results ----------------------------------------------------------------
+
+struct counters {
+    histogram latency_ns;
+    std::uint64_t requests = 0;
+    std::uint64_t bytes = 0; // request bytes of completed requests
+    std::array<std::uint64_t, error_kinds> errors{};
+    std::uint64_t error_total() const
+    {
+        std::uint64_t t = 0;
+        for (auto e : errors) t += e;
+        return t;
+    }
+    void merge(counters const& o)
+    {
+        latency_ns.merge(o.latency_ns);
+        requests += o.requests;
+        bytes += o.bytes;
+        for (int i = 0; i < error_kinds; ++i) errors[i] += o.errors[i];
+    }
+};
+
+/// Read by the progress line while a loop runs.
+struct live {
+    std::atomic<std::uint64_t> requests[2]{};
+    std::atomic<std::uint64_t> bytes[2]{};
+    std::atomic<std::uint64_t> errors{0};
+    std::atomic<std::uint64_t> open{0};
+};
+
+// ---- one client thread ----------------------------------------------------
+
+struct shared_plan {
+    settings const* cfg;
+    sockaddr_storage addr{};
+    socklen_t addr_len = 0;
+    body small_body, bulk_body;
+    line_set lines;
+    clock::time_point start, stop, hard_stop;
+    std::atomic<std::int64_t> requests_left{0}; // with --requests
+    live progress;
+};
+
+class loop;
+
+struct conn {
+    loop* owner = nullptr;
+    kind k = small;
+    int fd = -1;
+    enum state_t { closed, sending, receiving, holding } state = closed;
+    clock::time_point started;
+    std::uint64_t sent = 0;
+    std::string got; // reply bytes (oneshot/stream), or a partial reply line (lines)
+    bool got_overflow = false;
+    // lines: pipelined requests in flight
+    std::uint64_t lines_sent = 0, lines_done = 0;
+    std::size_t batch_begin = 0, batch_end = 0; // byte range of lines.text being written
+    std::size_t next_stamp = 0;                 // line (in the doubled layout) to stamp next
+    std::vector<clock::time_point> sent_at;     // ring of size depth
+};
+
+class loop {
+public:
+    loop(shared_plan& plan, std::size_t n_small, std::size_t n_bulk) : plan_(plan), cfg_(*plan.cfg)
+    {
+        ep_ = epoll_create1(EPOLL_CLOEXEC);
+        if (ep_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+        conns_.resize(n_small + n_bulk);
+        for (std::size_t i = 0; i < conns_.size(); ++i) {
+            conns_[i].owner = this;
+            conns_[i].k = i < n_small ? small : bulk;
+            if (cfg_.proto == mode::lines) conns_[i].sent_at.resize(std::max<std::size_t>(cfg_.depth, 1));
+        }
+    }
+    ~loop()
+    {
+        for (auto& c : conns_)
+            if (c.fd >= 0) ::close(c.fd);
+        ::close(ep_);
+    }
+
+    void run()
+    {
+        std::size_t next_idle = 0;
+        if (cfg_.proto != mode::idle)
+            for (auto& c : conns_) start(c);
+        std::array<epoll_event, 256> evs;
+        for (;;) {
+            if (cfg_.proto == mode::idle) // open the connections a burst at a time
+                while (next_idle < conns_.size() && connecting_ < cfg_.connect_burst && !stopping_)
+                    start(conns_[next_idle++]);
+            int n = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), 50);
+            if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+            for (int i = 0; i < n; ++i) on_event(*static_cast<conn*>(evs[i].data.ptr), evs[i].events);
+            auto now = clock::now();
+            if (!stopping_ && (now >= plan_.stop || (cfg_.requests && budget_spent()))) begin_stop();
+            if (stopping_ && active_ == 0) break;
+            if (now >= plan_.hard_stop) {
+                for (auto& c : conns_)
+                    if (c.state != conn::closed) fail(c, e_timeout);
+                break;
+            }
+        }
+        finished_ = clock::now();
+    }
+
+    counters stats[2];
+    clock::time_point finished_;
+
+private:
+    bool budget_spent() const { return plan_.requests_left.load(std::memory_order_relaxed) <= 0; }
+
+    bool take_request()
+    {
+        if (stopping_) return false;
+        if (!cfg_.requests) return true;
+        return plan_.requests_left.fetch_sub(1, std::memory_order_relaxed) > 0;
+    }
+
+    void begin_stop()
+    {
+        stopping_ = true;
+        for (auto& c : conns_) {
+            if (c.state == conn::holding) finish_quietly(c);
+            // lines: stop sending; the connection closes once its replies are in
+            if (cfg_.proto == mode::lines && c.state != conn::closed && c.lines_done == c.lines_sent &&
+                c.batch_begin == c.batch_end)
+                finish_quietly(c);
+        }
+    }
+
+    void start(conn& c)
+    {
+        if (cfg_.proto != mode::idle && cfg_.proto != mode::lines && !take_request()) return;
+        if (cfg_.proto == mode::lines && cfg_.requests && budget_spent()) return;
+        c.fd = ::socket(plan_.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (c.fd < 0) return count_error(c, e_connect);
+        int one = 1;
+        ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c.started = clock::now();
+        c.sent = 0;
+        c.got.clear();
+        c.got_overflow = false;
+        c.lines_sent = c.lines_done = 0;
+        c.batch_begin = c.batch_end = 0;
+        if (::connect(c.fd, reinterpret_cast<sockaddr const*>(&plan_.addr), plan_.addr_len) < 0 &&
+            errno != EINPROGRESS) {
+            ::close(c.fd);
+            c.fd = -1;
+            return count_error(c, e_connect);
+        }
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.data.ptr = &c;
+        if (epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev) < 0) throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+        ++active_;
+        plan_.progress.open.fetch_add(1, std::memory_order_relaxed);
+        if (cfg_.proto == mode::idle) {
+            c.state = conn::holding;
+            ++connecting_;
+            return;
+        }
+        c.state = conn::sending;
+        if (cfg_.proto == mode::lines) return; // first batch once connected (EPOLLOUT)
+        pump(c);                                // loopback usually connects at once
+    }
+
+    void on_event(conn& c, std::uint32_t events)
+    {
+        if (c.state == conn::closed) return;
+        if (cfg_.proto == mode::idle) {
+            if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP | EPOLLIN)) {
+                int err = 0;
+                socklen_t len = sizeof err;
+                ::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                if (!c.got_overflow) --connecting_;
+                c.got_overflow = true;
+                return fail(c, err ? e_connect : e_closed);
+            }
+            if ((events & EPOLLOUT) && !c.got_overflow) { // connected
+                c.got_overflow = true;                     // reused as "counted as connected"
+                --connecting_;
+                ++connected_;
+                if (connected_ + failed_idle_ == conns_.size()) announce_connected();
+            }
+            return;
+        }
+        if ((events & EPOLLERR) && c.state == conn::sending && c.sent == 0 && c.lines_sent == 0) {
+            return fail(c, e_connect);
+        }
+        pump(c);
+    }
+
+    void announce_connected()
+    {
+        std::fprintf(stderr, "hash_bench: %zu connections open\n", connected_);
+        std::fflush(stderr);
+    }
+
+    /// Moves a connection as far as its socket allows without blocking.
+    void pump(conn& c)
+    {
+        if (cfg_.proto == mode::lines) return pump_lines(c);
+        body const& b = c.k == small ? plan_.small_body : plan_.bulk_body;
+        while (c.state == conn::sending) {
+            if (c.sent == b.size) {
+                if (cfg_.proto == mode::stream) ::shutdown(c.fd, SHUT_WR);
+                c.state = conn::receiving;
+                break;
+            }
+            auto off = static_cast<std::size_t>(c.sent % b.pattern.size());
+            auto len = static_cast<std::size_t>(std::min<std::uint64_t>(b.pattern.size() - off, b.size - c.sent));
+            auto n = ::send(c.fd, b.pattern.data() + off, len, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+                // The server may have answered (an ERR line) and closed: read it.
+                c.state = conn::receiving;
+                break;
+            }
+            c.sent += static_cast<std::uint64_t>(n);
+            live_bytes(c, static_cast<std::uint64_t>(n));
+        }
+        char buf[512];
+        while (c.state == conn::receiving) {
+            auto n = ::recv(c.fd, buf, sizeof buf, 0);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+                return fail(c, c.got.empty() ? e_io : e_server_err);
+            }
+            if (n == 0) return complete(c, b);
+            if (c.got.size() + static_cast<std::size_t>(n) > 256) c.got_overflow = true;
+            else c.got.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+
+    void complete(conn& c, body const& b)
+    {
+        error_kind bad = error_kinds;
+        if (c.got.rfind("ERR", 0) == 0) bad = e_server_err;
+        else if (c.got.empty()) bad = e_closed;
+        else if (c.sent != b.size) bad = e_io;
+        else if (cfg_.verify ? (c.got != b.reply || c.got_overflow) : c.got.back() != '\n') bad = e_mismatch;
+        if (bad != error_kinds) return fail(c, bad);
+        auto& s = stats[c.k];
+        s.latency_ns.record(static_cast<std::uint64_t>((clock::now() - c.started).count()));
+        ++s.requests;
+        s.bytes += b.size;
+        plan_.progress.requests[c.k].fetch_add(1, std::memory_order_relaxed);
+        close_conn(c);
+        start(c);
+    }
+
+    void pump_lines(conn& c)
+    {
+        auto const& ls = plan_.lines;
+        auto depth = std::max<std::size_t>(cfg_.depth, 1);
+        for (;;) {
+            if (c.batch_begin == c.batch_end && !stopping_) top_up(c, depth);
+            while (c.batch_begin < c.batch_end) {
+                auto n = ::send(c.fd, ls.text.data() + c.batch_begin, c.batch_end - c.batch_begin, MSG_NOSIGNAL);
+                if (n < 0) {
+                    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+                    return fail(c, e_io);
+                }
+                c.batch_begin += static_cast<std::size_t>(n);
+                live_bytes(c, static_cast<std::size_t>(n));
+                // Stamp every line whose last byte is now written.
+                auto now = clock::now();
+                while (c.next_stamp < ls.offset.size() - 1 && ls.offset[c.next_stamp + 1] <= c.batch_begin &&
+                       ls.offset[c.next_stamp] < c.batch_end) {
+                    c.sent_at[c.lines_sent % depth] = now;
+                    ++c.lines_sent;
+                    ++c.next_stamp;
+                }
+            }
+            bool got_replies = false;
+            char buf[8192];
+            for (;;) {
+                auto n = ::recv(c.fd, buf, sizeof buf, 0);
+                if (n < 0) {
+                    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+                    return fail(c, e_io);
+                }
+                if (n == 0) return fail(c, c.lines_done == c.lines_sent ? e_closed : e_io);
+                if (!take_replies(c, {buf, static_cast<std::size_t>(n)})) return;
+                got_replies = true;
+            }
+            bool drained = c.lines_done == c.lines_sent && c.batch_begin == c.batch_end;
+            if (drained && (stopping_ || (cfg_.requests && budget_spent()))) return finish_quietly(c);
+            if (!got_replies) return; // wait for the next edge
+        }
+    }
+
+    /// Lays out the next batch: as many lines as keep `depth` in flight.
+    void top_up(conn& c, std::size_t depth)
+    {
+        auto const& ls = plan_.lines;
+        auto room = depth - static_cast<std::size_t>(c.lines_sent - c.lines_done);
+        if (cfg_.requests && room > 0) {
+            auto want = static_cast<std::int64_t>(room);
+            auto left = plan_.requests_left.fetch_sub(want, std::memory_order_relaxed);
+            if (left < want) {
+                auto granted = std::max<std::int64_t>(left, 0);
+                plan_.requests_left.fetch_add(want - granted, std::memory_order_relaxed);
+                room = static_cast<std::size_t>(granted);
+            }
+        }
+        room = std::min(room, ls.count);
+        if (room == 0) return;
+        auto first = static_cast<std::size_t>(c.lines_sent % ls.count);
+        c.next_stamp = first;
+        c.batch_begin = ls.offset[first];
+        c.batch_end = ls.offset[first + room];
+    }
+
+    /// Checks the digest lines in `data`; false if the connection failed.
+    bool take_replies(conn& c, std::string_view data)
+    {
+        auto const& ls = plan_.lines;
+        auto depth = std::max<std::size_t>(cfg_.depth, 1);
+        auto now = clock::now();
+        auto line_len = hasher::hex_size(cfg_.hash) + 1;
+        auto& s = stats[c.k];
+        while (!data.empty()) {
+            auto take = std::min(line_len - c.got.size(), data.size());
+            c.got.append(data.data(), take);
+            data.remove_prefix(take);
+            if (c.got.size() < line_len) break;
+            if (c.lines_done >= c.lines_sent) { fail(c, e_io); return false; }
+            if (c.got.rfind("ERR", 0) == 0) { fail(c, e_server_err); return false; }
+            auto const& want = ls.reply[c.lines_done % ls.count];
+            if (cfg_.verify ? c.got != want : c.got.back() != '\n') { fail(c, e_mismatch); return false; }
+            s.latency_ns.record(static_cast<std::uint64_t>((now - c.sent_at[c.lines_done % depth]).count()));
+            ++s.requests;
+            s.bytes += ls.offset[c.lines_done % ls.count + 1] - ls.offset[c.lines_done % ls.count];
+            ++c.lines_done;
+            plan_.progress.requests[c.k].fetch_add(1, std::memory_order_relaxed);
+            c.got.clear();
+        }
+        return true;
+    }
+
+    void live_bytes(conn& c, std::uint64_t n) { plan_.progress.bytes[c.k].fetch_add(n, std::memory_order_relaxed); }
+
+    void count_error(conn& c, error_kind e)
+    {
+        ++stats[c.k].errors[e];
+        plan_.progress.errors.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    void fail(conn& c, error_kind e)
+    {
+        count_error(c, e);
+        if (cfg_.proto == mode::idle) ++failed_idle_;
+        bool again = cfg_.proto == mode::oneshot || cfg_.proto == mode::stream;
+        close_conn(c);
+        if (again) start(c); // a failed request is counted; the load goes on
+    }
+
+    void finish_quietly(conn& c) { close_conn(c); }
+
+    void close_conn(conn& c)
+    {
+        if (c.fd >= 0) ::close(c.fd); // also leaves the epoll set
+        c.fd = -1;
+        c.state = conn::closed;
+        --active_;
+        plan_.progress.open.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    shared_plan& plan_;
+    settings const& cfg_;
+    int ep_ = -1;
+    std::vector<conn> conns_;
+    std::size_t active_ = 0;
+    bool stopping_ = false;
+    // idle mode
+    std::size_t connecting_ = 0, connected_ = 0, failed_idle_ = 0;
+};
+
+// ---- output -----------------------------------------------------------------
+
+struct summary {
+    double elapsed_s = 0;
+    counters kinds[2];
+    std::size_t connected = 0;
+};
+
+double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+void print_table(settings const& cfg, summary const& r)
+{
+    fmt::print("hash_bench: {} connections{}, protocol {}, {:.2f} s\n", cfg.connections,
+               cfg.mix ? fmt::format(" + {} bulk", cfg.mix) : "",
+               cfg.proto == mode::oneshot ? "oneshot" : cfg.proto == mode::stream ? "stream"
+                                                    : cfg.proto == mode::lines    ? "lines"
+                                                                                  : "idle",
+               r.elapsed_s);
+    if (cfg.proto == mode::idle) {
+        fmt::print("connections open at once: {}, errors: {}\n", r.connected, r.kinds[0].error_total());
+        return;
+    }
+    fmt::print("{:<6} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}\n", "", "requests", "req/s", "MB/s",
+               "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "errors");
+    for (int k = 0; k < (cfg.mix ? 2 : 1); ++k) {
+        auto const& s = r.kinds[k];
+        auto const& h = s.latency_ns;
+        fmt::print("{:<6} {:>10} {:>11.1f} {:>9.2f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>7}\n",
+                   kind_name[k], s.requests, static_cast<double>(s.requests) / r.elapsed_s,
+                   static_cast<double>(s.bytes) / r.elapsed_s / 1e6, us(h.percentile(0.5)), us(h.percentile(0.9)),
+                   us(h.percentile(0.99)), us(h.percentile(0.999)), us(h.max()), s.error_total());
+        if (s.error_total()) {
+            std::string detail;
+            for (int e = 0; e < error_kinds; ++e)
+                if (s.errors[e]) detail += fmt::format(" {}={}", error_name[e], s.errors[e]);
+            fmt::print("       errors:{}\n", detail);
+        }
+    }
+}
+
+void print_json(settings const& cfg, summary const& r)
+{
+    std::string out = fmt::format("{{\"elapsed_s\": {:.6f}, \"connections\": {}, \"mix\": {}, \"connected\": {}",
+                                  r.elapsed_s, cfg.connections, cfg.mix, r.connected);
+    for (int k = 0; k < 2; ++k) {
+        auto const& s = r.kinds[k];
+        auto const& h = s.latency_ns;
+        out += fmt::format(", \"{}\": {{\"requests\": {}, \"requests_per_s\": {:.3f}, \"mb_per_s\": {:.3f}, "
+                           "\"latency_us\": {{\"p50\": {:.3f}, \"p90\": {:.3f}, \"p99\": {:.3f}, \"p99.9\": {:.3f}, "
+                           "\"max\": {:.3f}, \"mean\": {:.3f}}}, \"errors\": {}, \"errors_by_kind\": {{",
+                           kind_name[k], s.requests, static_cast<double>(s.requests) / r.elapsed_s,
+                           static_cast<double>(s.bytes) / r.elapsed_s / 1e6, us(h.percentile(0.5)),
+                           us(h.percentile(0.9)), us(h.percentile(0.99)), us(h.percentile(0.999)), us(h.max()),
+                           h.mean() / 1000.0, s.error_total());
+        for (int e = 0; e < error_kinds; ++e) out += fmt::format("{}\"{}\": {}", e ? ", " : "", error_name[e], s.errors[e]);
+        out += "}}";
+    }
+    out += "}\n";
+    std::fputs(out.c_str(), stdout);
+}
+
+void resolve(shared_plan& plan, settings const& cfg)
+{
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    auto port = std::to_string(cfg.port);
+    if (int rc = ::getaddrinfo(cfg.host.c_str(), port.c_str(), &hints, &res); rc != 0)
+        throw std::runtime_error("cannot resolve " + cfg.host + ": " + gai_strerror(rc));
+    std::memcpy(&plan.addr, res->ai_addr, res->ai_addrlen);
+    plan.addr_len = res->ai_addrlen;
+    ::freeaddrinfo(res);
+}
+
+int run(settings const& cfg)
+{
+    auto plan = std::make_unique<shared_plan>();
+    plan->cfg = &cfg;
+    resolve(*plan, cfg);
+    if (cfg.proto == mode::lines) plan->lines = make_lines(cfg.payload, cfg.hash, std::max<std::size_t>(cfg.depth, 64));
+    else if (cfg.proto != mode::idle) plan->small_body = make_body(cfg.payload, cfg.hash);
+    if (cfg.mix) plan->bulk_body = make_body(cfg.bulk_payload, cfg.hash);
+    plan->requests_left = static_cast<std::int64_t>(cfg.requests);
+
+    auto threads = std::max<std::size_t>(1, std::min(cfg.threads, cfg.connections + cfg.mix));
+    std::vector<std::unique_ptr<loop>> loops;
+    for (std::size_t t = 0; t < threads; ++t) {
+        auto share = [&](std::size_t n) { return n / threads + (t < n % threads ? 1 : 0); };
+        loops.push_back(std::make_unique<loop>(*plan, share(cfg.connections), share(cfg.mix)));
+    }
+    plan->start = clock::now();
+    plan->stop = cfg.requests ? clock::time_point::max() - std::chrono::hours(1) : plan->start + cfg.duration;
+    auto limit = cfg.requests ? std::chrono::milliseconds(3'600'000) : cfg.duration;
+    plan->hard_stop = plan->start + limit + std::chrono::seconds(10);
+
+    std::atomic<std::size_t> running{threads};
+    std::vector<std::thread> workers;
+    for (auto& l : loops)
+        workers.emplace_back([&l, &running] {
+            l->run();
+            running.fetch_sub(1);
+        });
+
+    bool tty = ::isatty(STDOUT_FILENO) && !cfg.json;
+    std::uint64_t last_req[2]{}, last_bytes[2]{};
+    auto next = plan->start + std::chrono::seconds(1);
+    while (running.load() > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (!tty || clock::now() < next) continue;
+        auto secs = std::chrono::duration<double>(clock::now() - plan->start).count();
+        std::string line = fmt::format("\r[{:5.1f}s] open {:>5}", secs, plan->progress.open.load());
+        for (int k = 0; k < (cfg.mix ? 2 : 1); ++k) {
+            auto r = plan->progress.requests[k].load(), b = plan->progress.bytes[k].load();
+            line += fmt::format("  {}: {:>9} req/s {:>9.2f} MB/s", kind_name[k], r - last_req[k],
+                                static_cast<double>(b - last_bytes[k]) / 1e6);
+            last_req[k] = r;
+            last_bytes[k] = b;
+        }
+        line += fmt::format("  errors {}   ", plan->progress.errors.load());
+        std::fputs(line.c_str(), stdout);
+        std::fflush(stdout);
+        next += std::chrono::seconds(1);
+    }
+    for (auto& w : workers) w.join();
+    if (tty) std::fputs("\n", stdout);
+
+    summary r;
+    auto finished = plan->start;
+    for (auto& l : loops) {
+        for (int k = 0; k < 2; ++k) r.kinds[k].merge(l->stats[k]);
+        finished = std::max(finished, l->finished_);
+    }
+    r.elapsed_s = std::chrono::duration<double>(finished - plan->start).count();
+    if (cfg.proto == mode::idle) r.connected = cfg.connections - r.kinds[0].error_total();
+    if (cfg.json) print_json(cfg, r);
+    else print_table(cfg, r);
+    std::uint64_t errors = r.kinds[0].error_total() + r.kinds[1].error_total();
+    return errors ? 2 : 0;
+}
+
+} // namespace
+} // namespace hashsrv::bench
+
+int main(int argc, char** argv)
+{
+    using namespace hashsrv::bench;
+    settings cfg;
+    CLI::App app{"hash_bench: load generator for hash_server (and bench/baseline_server)"};
+    std::string port = "8080", proto = "oneshot", duration, requests, hash = "fnv1a";
+    app.add_option("--host", cfg.host, "server address")->capture_default_str();
+    app.add_option("--port", port, "server port")->capture_default_str();
+    app.add_option("--protocol", proto, "oneshot | stream | lines | idle (open connections and hold them)")
+        ->capture_default_str();
+    app.add_option("-c,--connections", cfg.connections, "concurrent small-request connections")->capture_default_str();
+    app.add_option("--duration", duration, "seconds to run (default 5)");
+    app.add_option("--requests", requests, "total requests (lines for `lines`) instead of a duration");
+    app.add_option("--payload", cfg.payload,
+                   "request size (K/M/G suffixes; for lines: line length with its \\n) or @file")
+        ->capture_default_str();
+    app.add_option("--mix", cfg.mix, "bulk connections streaming --bulk-payload without pause, reported apart")
+        ->capture_default_str();
+    app.add_option("--bulk-payload", cfg.bulk_payload, "size of each bulk upload, or @file")->capture_default_str();
+    app.add_option("--depth", cfg.depth, "lines: requests in flight per connection (pipelining)")->capture_default_str();
+    app.add_option("--hash", hash, "algorithm the server uses, to check digests: fnv1a | xxh3 | sha256")
+        ->capture_default_str();
+    bool no_verify = false;
+    app.add_flag("--no-verify", no_verify, "accept any reply line (for bench/baseline_server)");
+    app.add_option("--threads", cfg.threads, "client threads, each with its own epoll loop")->capture_default_str();
+    app.add_flag("--json", cfg.json, "print the results as JSON instead of a table");
+    try {
+        app.parse(argc, argv);
+        cfg.port = hashsrv::parse_port(port);
+        if (proto == "oneshot") cfg.proto = mode::oneshot;
+        else if (proto == "stream") cfg.proto = mode::stream;
+        else if (proto == "lines") cfg.proto = mode::lines;
+        else if (proto == "idle") cfg.proto = mode::idle;
+        else throw std::invalid_argument("--protocol must be oneshot, stream, lines or idle");
+        auto alg = hashsrv::parse_algorithm(hash);
+        if (!alg) throw std::invalid_argument("--hash must be fnv1a, xxh3 or sha256");
+        cfg.hash = *alg;
+        cfg.verify = !no_verify;
+        if (!duration.empty()) cfg.duration = hashsrv::parse_seconds(duration);
+        if (!requests.empty()) cfg.requests = hashsrv::parse_size(requests);
+        if (cfg.connections + cfg.mix == 0) throw std::invalid_argument("no connections");
+        if (cfg.mix && cfg.proto == mode::lines) throw std::invalid_argument("--mix needs oneshot or stream");
+    } catch (CLI::ParseError const& e) {
+        return app.exit(e);
+    } catch (std::exception const& e) {
+        std::cerr << "hash_bench: " << e.what() << "\n";
+        return 1;
+    }
+    try {
+        return run(cfg);
+    } catch (std::exception const& e) {
+        std::cerr << "hash_bench: " << e.what() << "\n";
+        return 1;
+    }
+}
