@@ -41,7 +41,7 @@ public:
         job_limit* owner_ = nullptr;
     };
 
-    job_limit(boost::asio::any_io_executor ex, std::size_t slots) : slots_(std::move(ex), slots) {}
+    job_limit(boost::asio::any_io_executor const& ex, std::size_t slots) : slots_(ex, slots) {}
 
     boost::asio::awaitable<permit> acquire()
     {
