@@ -8,6 +8,7 @@
 // every consumed byte must be the input itself, in order.
 #include <hashsrv/framing/lines.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
