@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_stages=(asan tsan release)
+all_stages=(lint fuzz asan tsan release)
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=("${all_stages[@]}")
 
@@ -15,6 +15,8 @@ scripts/install-deps.sh $(cd scripts/deps && ls *.txt | sed "s/\.txt$//")
 for stage in "${stages[@]}"; do
   echo "=== stage: $stage ($(date -u +%H:%M:%S))"
   case "$stage" in
+    lint) scripts/lint.sh ;;
+    fuzz) scripts/fuzz.sh ;; # FUZZ_SECONDS per target (default 60)
     release|asan|tsan)
       cmake --preset "$stage" -DHASHSRV_BUILD_TESTS=ON >/dev/null
       cmake --build --preset "$stage"
