@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Builds docker/Dockerfile and runs the image, for real, with a dockerd of the
+# test's own (no engine runs by default here, and no registry is reachable):
+#  - base image: `mmdebstrap --variant=apt bookworm` from the Debian mirror apt
+#    uses, imported as debian:bookworm-slim (tarball cached in $CACHE_DIR);
+#  - dockerd in the background, all its state in a temporary folder;
+#  - docker build --network host; docker run --network host;
+#  - both tutorial vectors against the container, `--protocol stream` too,
+#    the health status (a real request by hash_client), a non-root user,
+#    `docker stop` (SIGTERM to PID 1): exit code 0, long before the 10 s kill;
+#  - the HAProxy image of docker/compose.yaml builds and accepts its config.
+# Exits 77 (skipped) only when docker cannot be installed on this machine at all.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+: "${HASH_SERVER:?}" "${HASH_CLIENT:?}" "${SOURCE_DIR:?}" "${CACHE_DIR:?}"
+t_start=$SECONDS
+declare -A took
+step() { took[$1]=$((SECONDS - step_start)); step_start=$SECONDS; }
+step_start=$SECONDS
+
+# ---- tools -------------------------------------------------------------------
+if ! command -v dockerd >/dev/null; then
+  if apt-cache policy docker.io 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    fail "dockerd not found, but docker.io is installable: run scripts/install-deps.sh ops"
+  fi
+  echo "SKIP: docker cannot be installed on this machine (no docker.io package in apt's sources)"
+  exit 77
+fi
+command -v mmdebstrap >/dev/null || fail "mmdebstrap not found: run scripts/install-deps.sh ops"
+[ "$(id -u)" -eq 0 ] || fail "dockerd needs root (run the test suite as root, or with sudo)"
+# Debian's client, matching its dockerd (another `docker` earlier in PATH may
+# expect a newer API or BuildKit).
+docker_bin=/usr/bin/docker
+[ -x "$docker_bin" ] || docker_bin=$(command -v docker) || fail "no docker client (docker.io)"
+
+tmp=$(mktemp -d /tmp/hash_server_docker.XXXXXX)
+export DOCKER_HOST="unix://$tmp/docker.sock" DOCKER_CONFIG="$tmp/config" DOCKER_BUILDKIT=0
+docker() { timeout 900 "$docker_bin" "$@"; }
+dockerd_pid=""
+
+stop_dockerd() {
+  [ -n "$dockerd_pid" ] || return 0
+  kill "$dockerd_pid" 2>/dev/null || true
+  local i
+  for i in $(seq 200); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$dockerd_pid" 2>/dev/null || true
+  wait "$dockerd_pid" 2>/dev/null || true
+  dockerd_pid=""
+  # dockerd leaves its network namespace mounted; then anything else of ours.
+  umount "$tmp/exec/netns/default" 2>/dev/null || true
+  local m
+  for m in $(awk -v t="$tmp/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+}
+cleanup() {
+  local rc=$?
+  if [ -n "$dockerd_pid" ]; then
+    [ $rc -eq 0 ] || { echo "--- dockerd log (tail)"; tail -20 "$tmp/dockerd.log" 2>/dev/null || true; }
+    docker rm -f hs_main hs_stream >/dev/null 2>&1 || true
+  fi
+  stop_dockerd
+  if awk -v t="$tmp/" 'index($2, t) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
+    echo "WARNING: mounts left under $tmp; not removing it" >&2
+  else
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+
+# ---- the base image tarball (cached) ----------------------------------------
+# The Debian mirror apt uses here: the image must use it too (it may be the only one reachable).
+debian_mirror() {
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    # deb822: the URIs of a stanza whose Suites include bookworm itself.
+    uri=$(awk 'BEGIN { RS = ""; FS = "\n" }
+      { u = ""; s = ""; for (i = 1; i <= NF; i++) {
+          if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); split($i, a, /[ \t]+/); u = a[1] }
+          if ($i ~ /^Suites:/) s = " " $i " " }
+        if (u != "" && s ~ / bookworm /) { print u; exit } }' "$f")
+    [ -n "$uri" ] && { echo "$uri"; return 0; }
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    uri=$(awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) while ($i !~ /\]$/) i++; if ($2 ~ /^\[/) i++;
+                if ($(i + 1) == "bookworm") { print $i; exit } }' "$f")
+    [ -n "$uri" ] && { echo "$uri"; return 0; }
+  done
+  return 1
+}
+mkdir -p "$CACHE_DIR"
+base_tar="$CACHE_DIR/bookworm-apt.tar"
+if [ ! -s "$base_tar" ]; then
+  mirror=$(debian_mirror) || fail "no Debian bookworm mirror in /etc/apt/sources.list*"
+  note "mmdebstrap --variant=apt bookworm from $mirror (cached in $base_tar)"
+  mmdebstrap --quiet --variant=apt bookworm "$base_tar.part" "$mirror" >"$tmp/mmdebstrap.log" 2>&1 ||
+    { tail -20 "$tmp/mmdebstrap.log"; fail "mmdebstrap failed"; }
+  mv "$base_tar.part" "$base_tar"
+fi
+step base_tarball
+
+# ---- dockerd -----------------------------------------------------------------
+start_dockerd() {
+  local driver=$1
+  rm -rf "$tmp/data" "$tmp/exec"
+  mkdir -p "$tmp/data" "$tmp/exec"
+  dockerd --data-root "$tmp/data" --exec-root "$tmp/exec" -H "$DOCKER_HOST" --pidfile "$tmp/docker.pid" \
+    --storage-driver="$driver" --iptables=false --ip-masq=false --bridge=none >"$tmp/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  dockerd_up_or_dead() { "$docker_bin" version >/dev/null 2>&1 || ! kill -0 "$dockerd_pid" 2>/dev/null; }
+  wait_until 60 dockerd_up_or_dead && kill -0 "$dockerd_pid" 2>/dev/null && "$docker_bin" version >/dev/null 2>&1
+}
+storage=overlay2
+if ! start_dockerd overlay2; then
+  note "dockerd with overlay2 failed ($(grep -m1 -i 'error' "$tmp/dockerd.log" || true)); trying vfs"
+  stop_dockerd
+  storage=vfs
+  start_dockerd vfs || { tail -20 "$tmp/dockerd.log"; fail "dockerd did not start"; }
+fi
+note "dockerd $("$docker_bin" version -f '{{.Server.Version}}') up (pid $dockerd_pid, $storage)"
+step dockerd
+
+docker import "$base_tar" debian:bookworm-slim >/dev/null
+step import
+
+# ---- build ---------------------------------------------------------------------
+note "docker build (hash_server image)"
+docker build --network host -t hash_server:test -f "$SOURCE_DIR/docker/Dockerfile" "$SOURCE_DIR" \
+  >"$tmp/build.log" 2>&1 || { tail -40 "$tmp/build.log"; fail "docker build failed"; }
+step build
+# The build context is small: .dockerignore keeps build directories out.
+context=$(sed -n 's/^Sending build context to Docker daemon *//p' "$tmp/build.log" | tail -1)
+note "image built (context: ${context:-?})"
+
+[ "$(docker inspect -f '{{.Config.User}}' hash_server:test)" = hash ] || fail "the image does not run as user hash"
+docker inspect -f '{{json .Config.ExposedPorts}}' hash_server:test | grep -q '"8080/tcp"' || fail "8080 not exposed"
+[ "$(docker inspect -f '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' hash_server:test)" = '["hash_server"] ["8080"]' ] ||
+  fail "ENTRYPOINT/CMD: $(docker inspect -f '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' hash_server:test)"
+
+# ---- run -----------------------------------------------------------------------
+banner() { docker logs "$1" 2>/dev/null | grep -q "^Hash server listening on port $2\$"; }
+healthy() { [ "$(docker inspect -f '{{.State.Health.Status}}' "$1")" = healthy ]; }
+
+port=$(free_port) || fail "no free port"
+docker run -d --name hs_main --network host --health-interval 1s --health-start-period 1s \
+  hash_server:test "$port" >/dev/null
+wait_until 30 banner hs_main "$port" || fail "no banner: $(docker logs hs_main 2>&1 | tail -5)"
+[ "$(hash_request "$port" $'hello world\n')" = 782e1488cd5a68b7 ] || fail "hello world: wrong digest"
+[ "$(hash_request "$port" $'test data 123\n')" = daf63590896c6e23 ] || fail "test data 123: wrong digest"
+[ "$(printf 'hello world\n' | timeout 10 nc -q1 127.0.0.1 "$port")" = 782e1488cd5a68b7 ] || fail "nc: wrong digest"
+note "both tutorial vectors from the container on $port"
+[ "$(docker exec hs_main id -u)" != 0 ] || fail "the server runs as root"
+docker exec hs_main cat /proc/1/cmdline | tr '\0' ' ' | grep -q "^hash_server $port " ||
+  fail "PID 1 is not hash_server: $(docker exec hs_main cat /proc/1/cmdline | tr '\0' ' ')"
+
+# `docker run IMAGE --protocol stream PORT`: options after the image name.
+port2=$(free_port) || fail "no free port"
+docker run -d --name hs_stream --network host --health-interval 1s --health-start-period 1s \
+  hash_server:test --protocol stream "$port2" >/dev/null
+wait_until 30 banner hs_stream "$port2" || fail "stream: no banner: $(docker logs hs_stream 2>&1 | tail -5)"
+start_server "$tmp" reference --protocol stream
+ref_pid=$server_pid ref_port=$server_port
+head -c 3000000 /dev/urandom >"$tmp/payload"
+got=$(timeout 30 "$HASH_CLIENT" --timeout 20 --protocol stream "$port2" "$tmp/payload")
+want=$(timeout 30 "$HASH_CLIENT" --timeout 20 --protocol stream "$ref_port" "$tmp/payload")
+kill "$ref_pid"; wait "$ref_pid" || true
+[ -n "$got" ] && [ "$got" = "$want" ] || fail "stream: 3 MB digest from the container '$got', from the host build '$want'"
+note "--protocol stream in the container: 3 MB hashed like the host build does"
+
+wait_until 60 healthy hs_main || fail "hs_main never healthy: $(docker inspect -f '{{json .State.Health}}' hs_main)"
+wait_until 60 healthy hs_stream || fail "hs_stream never healthy: $(docker inspect -f '{{json .State.Health}}' hs_stream)"
+docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}} {{end}}' hs_main | grep -q '^0' ||
+  fail "health log: $(docker inspect -f '{{json .State.Health.Log}}' hs_main)"
+note "both containers healthy (hash_client health check on their own ports)"
+step run_and_check
+
+# ---- docker stop: SIGTERM to PID 1 -------------------------------------------
+# An idle client is connected: the drain closes it, it must not hold the stop.
+(exec 3<>"/dev/tcp/127.0.0.1/$port"; sleep 15) &
+idle_pid=$!
+sleep 0.3
+t0=$(date +%s%N)
+docker stop hs_main >/dev/null
+t1=$(date +%s%N)
+stop_ms=$(((t1 - t0) / 1000000))
+kill "$idle_pid" 2>/dev/null || true
+wait "$idle_pid" 2>/dev/null || true
+code=$(docker inspect -f '{{.State.ExitCode}}' hs_main)
+note "docker stop took $stop_ms ms; exit code $code"
+[ "$code" = 0 ] || fail "exit code $code after docker stop (137: SIGKILLed after the 10 s timeout)"
+docker logs hs_main 2>&1 | grep -q 'received signal 15' || fail "no 'received signal 15' in the log"
+# Generous: this only tells "stopped by our handler" from "killed after
+# docker's 10 s timeout" (the exit code above says so too).
+[ "$stop_ms" -lt 8000 ] || fail "docker stop took $stop_ms ms: SIGTERM was not handled at once"
+docker stop hs_stream >/dev/null
+[ "$(docker inspect -f '{{.State.ExitCode}}' hs_stream)" = 0 ] || fail "hs_stream: non-zero exit after docker stop"
+step stop
+
+# ---- the HAProxy image of docker/compose.yaml ----------------------------------
+docker build --network host -t hash_haproxy:test -f "$SOURCE_DIR/docker/haproxy.Dockerfile" "$SOURCE_DIR" \
+  >"$tmp/haproxy-build.log" 2>&1 || { tail -20 "$tmp/haproxy-build.log"; fail "haproxy image build failed"; }
+docker run --rm --network host --add-host hash1:127.0.0.1 --add-host hash2:127.0.0.1 --add-host hash3:127.0.0.1 \
+  hash_haproxy:test -c >"$tmp/haproxy-check.log" 2>&1 || { cat "$tmp/haproxy-check.log"; fail "haproxy -c in the image"; }
+note "haproxy image built; docker/haproxy.cfg valid inside it"
+step haproxy_image
+
+docker rm hs_main hs_stream >/dev/null
+stop_dockerd
+step teardown
+summary=""
+for s in base_tarball dockerd import build run_and_check stop haproxy_image teardown; do summary+="$s ${took[$s]}s, "; done
+note "PASS in $((SECONDS - t_start)) s (${summary%, }); docker stop: $stop_ms ms"

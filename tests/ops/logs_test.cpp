@@ -1,0 +1,65 @@
+// Logs: one line per event on stderr with a timestamp and a level, and no line
+// per request at the default level (info).
+#include "ops_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+using namespace ops_test;
+
+namespace {
+
+std::size_t count_lines(std::string const& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+/// Startup is logged after the banner: wait for its last line before counting.
+std::string started_log(server_process const& srv) { return wait_for_log(srv, "serving protocol"); }
+
+} // namespace
+
+TEST(Logs, EveryLineHasATimestampAndALevel)
+{
+    server_process srv({"--log-level", "debug", "--protocol", "lines", "--max-line", "4", "--metrics-port", "0"});
+    started_log(srv);
+    request(srv.port(), "far too long\n"); // logged at debug
+    srv.signal(SIGTERM);
+    ASSERT_TRUE(srv.wait_exit(20s));
+    auto log = srv.log();
+    static std::regex const line_re(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (ERROR|WARN|INFO|DEBUG) \S.*)");
+    std::istringstream in(log);
+    std::string line;
+    std::size_t n = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        EXPECT_TRUE(std::regex_match(line, line_re)) << "'" << line << "'";
+    }
+    EXPECT_GE(n, 5u) << log; // metrics, serving, the refused line, signal, drain
+}
+
+TEST(Logs, NoLinePerRequestAtTheDefaultLevel)
+{
+    server_process srv({"--metrics-port", "0"});
+    auto before = started_log(srv);
+    for (int i = 0; i < 100; ++i) ASSERT_EQ(request(srv.port(), "hello world\n"), "782e1488cd5a68b7\n");
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(http_get(metrics_port(srv), "/metrics").status, 200);
+    std::this_thread::sleep_for(100ms); // anything logged late by the last sessions
+    auto after = srv.log();
+    EXPECT_EQ(count_lines(after), count_lines(before)) << "new lines after 100 requests:\n"
+                                                       << after.substr(before.size());
+}
+
+TEST(Logs, ClientErrorsAreLoggedAtDebugOnly)
+{
+    // 100 requests that each end with an error the client caused (a line over
+    // --max-line): not a line at info; one line each at debug. The debug half
+    // shows the info half would notice per-request lines if there were any.
+    auto run = [](std::string level) {
+        server_process srv({"--log-level", level, "--protocol", "lines", "--max-line", "4"});
+        auto before = started_log(srv);
+        for (int i = 0; i < 100; ++i) EXPECT_EQ(request(srv.port(), "far too long\n").rfind("ERR ", 0), 0u);
+        std::this_thread::sleep_for(100ms);
+        return count_lines(srv.log()) - count_lines(before);
+    };
+    EXPECT_EQ(run("info"), 0u);
+    EXPECT_GE(run("debug"), 100u);
+}
