@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -167,6 +168,7 @@ void server::begin_shutdown()
 {
     if (stopping_.exchange(true)) {
         log::warn("second stop request: closing every connection now");
+        forced_ = std::max(forced_, active_.load()); // requests cut off: exit status 3, as at the deadline
         force_close_all();
         return;
     }
