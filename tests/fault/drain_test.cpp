@@ -115,3 +115,31 @@ TEST(Drain, PastTheDeadlineConnectionsAreClosedAndExitStatusIs3)
 }
 
 } // namespace
+
+namespace {
+
+TEST(Drain, SecondSigtermClosesAtOnceAndExitStatusIs3)
+{
+    server_process srv({"--protocol", "stream", "--shutdown-timeout", "60", "--idle-timeout", "600"});
+    ASSERT_EQ(request(srv.port(), "warm\n"), reference_digest("fnv1a", "warm\n"));
+    std::size_t const baseline_fds = srv.open_fds();
+    auto stalled = connect_to(srv.port());
+    ASSERT_TRUE(stalled);
+    ASSERT_TRUE(send_all(stalled.get(), std::string(100'000, 's')));
+    ASSERT_TRUE(eventually([&] { return srv.open_fds() >= baseline_fds + 1; }));
+    std::this_thread::sleep_for(100ms); // the session has read its first chunk
+
+    srv.signal(SIGTERM);
+    ASSERT_TRUE(eventually([&] { return log_has(srv, "stopped accepting"); })) << log_tail(srv);
+    srv.signal(SIGTERM); // the operator insists: no waiting for the 60 s deadline
+    auto r = read_until_eof(stalled.get(), 30s);
+    EXPECT_FALSE(r.timeout) << "the stalled connection was never closed\n" << log_tail(srv);
+    EXPECT_EQ(r.data, "");
+    auto st = srv.wait_exit(30s);
+    ASSERT_TRUE(st.has_value()) << log_tail(srv);
+    EXPECT_TRUE(st->exited) << "killed by signal " << st->code;
+    EXPECT_EQ(st->code, 3) << "a request was cut off: the exit status must say so\n" << log_tail(srv);
+    EXPECT_TRUE(log_has(srv, "second stop request")) << log_tail(srv);
+}
+
+} // namespace
