@@ -135,3 +135,26 @@ TEST(Shutdown, LinesBetweenLinesIsClosedPartialLineFinishes)
     EXPECT_TRUE(rest.eof) << "closed after finishing the request in progress";
     expect_clean_exit(srv);
 }
+
+// At the connection limit the accept loop is parked waiting for a free slot;
+// SIGTERM must still stop it (and the newcomer left in the backlog is reset,
+// never served half-way).
+TEST(Shutdown, SigtermAtTheConnectionLimit)
+{
+    server_process srv({"--max-connections", "1"});
+    auto base = srv.open_fds();
+    auto held = connect_to(srv.port());
+    ASSERT_TRUE(held);
+    ASSERT_TRUE(wait_for_fds(srv, base + 1));
+    auto waiting = connect_to(srv.port()); // completes in the kernel backlog
+    ASSERT_TRUE(waiting);
+
+    srv.signal(SIGTERM);
+    auto r = read_until_eof(held.get(), 30s);
+    EXPECT_TRUE(r.eof);
+    EXPECT_EQ(r.data, "");
+    auto w = read_until_eof(waiting.get(), 30s);
+    EXPECT_FALSE(w.timeout);
+    EXPECT_EQ(w.data, "");
+    expect_clean_exit(srv);
+}
