@@ -205,3 +205,23 @@ TEST(LinesProtocol, OneClientsErrorDoesNotDisturbAnother)
     ASSERT_TRUE(send_all(good.get(), "second\n"));
     EXPECT_EQ(read_exactly(good.get(), 17, 20s), fnv_line("second\n"));
 }
+
+// Many pipelining clients at once, with several I/O threads and a small pool:
+// every client gets exactly its own replies, in its own order.
+TEST(LinesProtocol, ManyPipeliningClientsOnSeveralIoThreads)
+{
+    constexpr int clients = 32, lines_each = 500;
+    server_process srv({"--protocol", "lines", "--io-threads", "3", "--threads", "2", "--max-inflight", "4"});
+    std::vector<std::string> payloads(clients), expected(clients), got(clients);
+    for (int c = 0; c < clients; ++c)
+        for (int i = 0; i < lines_each; ++i) {
+            auto line = "client " + std::to_string(c) + " line " + std::to_string(i) + "\n";
+            payloads[c] += line;
+            expected[c] += fnv_line(line);
+        }
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c)
+        threads.emplace_back([&, c] { got[c] = pipeline(srv.port(), payloads[c], 1000, 90s).data; });
+    for (auto& t : threads) t.join();
+    for (int c = 0; c < clients; ++c) EXPECT_EQ(got[c], expected[c]) << "client " << c;
+}
