@@ -23,7 +23,7 @@ TEST(Drain, SigtermMidUploadEveryAcceptedStreamGetsItsDigest)
     std::size_t const pieces = sanitized ? 16 : 64; // 64 KiB each, half before SIGTERM, half after
     server_process srv({"--protocol", "stream", "--shutdown-timeout", "10"});
     ASSERT_EQ(request(srv.port(), "warm\n"), reference_digest("fnv1a", "warm\n"));
-    std::size_t const baseline_fds = srv.open_fds();
+    std::size_t const baseline_fds = settled_fds(srv);
 
     std::mt19937_64 rng(99);
     auto const piece = random_bytes(rng, 64 * 1024);
@@ -31,6 +31,17 @@ TEST(Drain, SigtermMidUploadEveryAcceptedStreamGetsItsDigest)
     std::atomic<bool> go_on{false};
     std::vector<std::string> got(uploads), want(uploads);
     std::vector<std::thread> clients;
+    // Whatever happens (a failed ASSERT returns early), the clients finish and are joined.
+    struct join_all {
+        std::vector<std::thread>& threads;
+        std::atomic<bool>& go_on;
+        ~join_all()
+        {
+            go_on = true;
+            for (auto& t : threads)
+                if (t.joinable()) t.join();
+        }
+    } joiner{clients, go_on};
     for (int u = 0; u < uploads; ++u) {
         clients.emplace_back([&, u] {
             auto fd = connect_to(srv.port());
@@ -87,7 +98,7 @@ TEST(Drain, PastTheDeadlineConnectionsAreClosedAndExitStatusIs3)
 {
     server_process srv({"--protocol", "stream", "--shutdown-timeout", "1", "--idle-timeout", "600"});
     ASSERT_EQ(request(srv.port(), "warm\n"), reference_digest("fnv1a", "warm\n"));
-    std::size_t const baseline_fds = srv.open_fds();
+    std::size_t const baseline_fds = settled_fds(srv);
     // One client finishes in time, one stalls in the middle of its upload.
     auto prompt = connect_to(srv.port());
     auto stalled = connect_to(srv.port());
@@ -122,7 +133,7 @@ TEST(Drain, SecondSigtermClosesAtOnceAndExitStatusIs3)
 {
     server_process srv({"--protocol", "stream", "--shutdown-timeout", "60", "--idle-timeout", "600"});
     ASSERT_EQ(request(srv.port(), "warm\n"), reference_digest("fnv1a", "warm\n"));
-    std::size_t const baseline_fds = srv.open_fds();
+    std::size_t const baseline_fds = settled_fds(srv);
     auto stalled = connect_to(srv.port());
     ASSERT_TRUE(stalled);
     ASSERT_TRUE(send_all(stalled.get(), std::string(100'000, 's')));

@@ -25,7 +25,7 @@ TEST(Exhaustion, BeyondTheConnectionLimitThenBackToNormal)
     raise_fd_limit();
     server_process srv({"--protocol", "lines", "--max-connections", "50", "--idle-timeout", "60"});
     ASSERT_EQ(request(srv.port(), "warm\n"), reference_lines("fnv1a", "warm\n"));
-    std::size_t const baseline = srv.open_fds();
+    std::size_t const baseline = settled_fds(srv);
     for (int round = 0; round < 3; ++round) {
         SCOPED_TRACE("burst " + std::to_string(round));
         auto held = burst(srv.port(), 1000);
@@ -58,7 +58,7 @@ TEST(Exhaustion, AtALowUlimitThenBackToNormal)
     opt.max_open_files = 64;
     server_process srv({"--protocol", "lines", "--idle-timeout", "60"}, opt);
     ASSERT_EQ(request(srv.port(), "warm\n"), reference_lines("fnv1a", "warm\n"));
-    std::size_t const baseline = srv.open_fds();
+    std::size_t const baseline = settled_fds(srv);
     for (int round = 0; round < 3; ++round) {
         SCOPED_TRACE("burst " + std::to_string(round));
         auto held = burst(srv.port(), 300); // far more than 64 descriptors

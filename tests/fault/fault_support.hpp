@@ -106,6 +106,21 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = 20s)
     return true;
 }
 
+/// The server's open descriptors once the count has settled (unchanged for
+/// 200 ms): a session closes its socket a moment after the client saw the
+/// reply, so a count taken right after a request may include it.
+inline std::size_t settled_fds(server_process const& srv)
+{
+    std::size_t last = srv.open_fds();
+    for (int i = 0; i < 200; ++i) {
+        std::this_thread::sleep_for(200ms);
+        auto now = srv.open_fds();
+        if (now == last) return now;
+        last = now;
+    }
+    return last;
+}
+
 /// The last lines of the server's log, for failure messages.
 inline std::string log_tail(server_process const& srv, std::size_t bytes = 4000)
 {

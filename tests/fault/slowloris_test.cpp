@@ -146,7 +146,14 @@ TEST(Slowloris, OneshotSilentClosedTricklersAnsweredNormalServed)
     // The first byte is a whole oneshot request: each trickler got its digest and was closed.
     auto trickle_closed = [&] { return count_closed(trickle) == trickle.size(); };
     EXPECT_TRUE(eventually(trickle_closed, 10s)) << count_closed(trickle) << " of " << trickle.size() << " closed";
-    for (auto const& c : trickle) EXPECT_EQ(c.got, reference_digest("fnv1a", "x"));
+    // Its request is what had arrived at the server's one read: "x", or "xx"...
+    // when the server (slow under a sanitizer) read after the next byte came.
+    auto answered_a_prefix = [](std::string const& got) {
+        for (std::string sent = "x"; sent.size() <= 3; sent += "x")
+            if (got == reference_digest("fnv1a", sent)) return true;
+        return false;
+    };
+    for (auto const& c : trickle) EXPECT_TRUE(answered_a_prefix(c.got)) << c.got;
     auto silent_closed = [&] { return count_closed(silent) == silent.size(); };
     EXPECT_TRUE(eventually(silent_closed, 10s)) << count_closed(silent) << " of " << silent.size() << " closed\n"
                                                  << log_tail(srv);

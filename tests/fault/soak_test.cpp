@@ -43,13 +43,7 @@ TEST(Soak, DescriptorsAndMemoryTheSameAfter200kRequests)
 
     ASSERT_EQ(hammer(srv.port(), warmup, 4), 0U) << log_tail(srv);
     // A session ends just after its reply is read: wait for the last ones.
-    std::size_t fds_before = 0;
-    ASSERT_TRUE(eventually([&] {
-        auto a = srv.open_fds();
-        std::this_thread::sleep_for(100ms);
-        fds_before = srv.open_fds();
-        return a == fds_before;
-    }));
+    std::size_t const fds_before = settled_fds(srv);
     std::size_t const rss_before = srv.rss_kib();
 
     auto const start = clock::now();

@@ -90,7 +90,7 @@ TEST(Vanish, DescriptorsComeBackAfterResets)
     server_process srv({"--protocol", "stream", "--log-level", "debug"});
     ASSERT_EQ(request(srv.port(), "warm\n"), reference_digest("fnv1a", "warm\n"));
     ASSERT_TRUE(eventually([&] { return srv.open_fds() > 0; }));
-    std::size_t const baseline = srv.open_fds();
+    std::size_t const baseline = settled_fds(srv);
     std::mt19937_64 rng(7);
     for (int i = 0; i < 100; ++i) {
         auto fd = connect_to(srv.port());
