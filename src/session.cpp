@@ -165,11 +165,15 @@ private:
 
     asio::awaitable<void> serve_oneshot()
     {
-        std::array<char, 4096> buf; // one read of at most 4096 bytes, as in the tutorial
-        auto [ec, n] = co_await read_some(asio::buffer(buf));
+        // Wait for the request before taking its buffer: an idle connection
+        // then holds no 4 KiB (bench/results: resident memory per connection).
+        if (auto ec = co_await wait_readable()) co_return end_quietly(ec);
+        constexpr std::size_t size = 4096; // one read of at most 4096 bytes, as in the tutorial
+        auto buf = make_buffer(size);
+        auto [ec, n] = co_await read_some(asio::buffer(buf.get(), size));
         if (ec) co_return end_quietly(ec); // connected and closed without a request
         begin_request();
-        auto reply = co_await hash(n, digest_reply(cfg_.hash, {buf.data(), n}));
+        auto reply = co_await hash(n, digest_reply(cfg_.hash, {buf.get(), n}));
         if (co_await write(reply)) co_return;
         end_request(outcome::ok);
     }
