@@ -8,7 +8,8 @@
 #  - both tutorial vectors against the container, `--protocol stream` too,
 #    the health status (a real request by hash_client), a non-root user,
 #    `docker stop` (SIGTERM to PID 1): exit code 0, long before the 10 s kill;
-#  - the HAProxy image of docker/compose.yaml builds and accepts its config.
+#  - the HAProxy image of docker/compose.yaml builds and accepts its config;
+#    compose.yaml passes docker-compose's schema check.
 # Exits 77 (skipped) only when docker cannot be installed on this machine at all.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -205,6 +206,12 @@ docker build --network host -t hash_haproxy:test -f "$SOURCE_DIR/docker/haproxy.
 docker run --rm --network host --add-host hash1:127.0.0.1 --add-host hash2:127.0.0.1 --add-host hash3:127.0.0.1 \
   hash_haproxy:test -c >"$tmp/haproxy-check.log" 2>&1 || { cat "$tmp/haproxy-check.log"; fail "haproxy -c in the image"; }
 note "haproxy image built; docker/haproxy.cfg valid inside it"
+# compose.yaml: checked against Compose's schema (running it needs bridge
+# networks, which this dockerd has not).
+command -v docker-compose >/dev/null || fail "docker-compose not found: run scripts/install-deps.sh ops"
+(cd "$SOURCE_DIR/docker" && timeout 60 docker-compose -f compose.yaml config -q) || fail "docker-compose rejects docker/compose.yaml"
+[ "$(cd "$SOURCE_DIR/docker" && timeout 60 docker-compose -f compose.yaml config --services | sort | tr '\n' ' ')" = "haproxy hash1 hash2 hash3 " ] ||
+  fail "compose.yaml: want services haproxy hash1 hash2 hash3"
 step haproxy_image
 
 docker rm hs_main hs_stream >/dev/null
