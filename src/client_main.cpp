@@ -218,13 +218,14 @@ int judge(client_config const& cfg, transfer_result& r)
 {
     auto& rep = r.reply;
     if (!rep.current.empty()) rep.end_line(); // a last line without "\n"
-    if (r.error) {
-        std::cerr << "hash_client: " << r.failed_step << ": " << r.error.message() << "\n";
-        return failed;
-    }
+    // An ERR line first: the server may close (even reset) right after it.
     if (!rep.first_error.empty()) {
         std::cerr << "hash_client: the server refused the request: " << rep.first_error << "\n";
         return refused;
+    }
+    if (r.error) {
+        std::cerr << "hash_client: " << r.failed_step << ": " << r.error.message() << "\n";
+        return failed;
     }
     if (rep.bad_lines > 0) {
         std::cerr << "hash_client: the reply is not a list of digests\n";

@@ -74,7 +74,10 @@ TEST(IoThreads, RunsTheIoContextOnFourThreads)
 {
     server_process srv({"--io-threads", "4", "--threads", "2"});
     ASSERT_EQ(request(srv.port(), "hello world\n"), "782e1488cd5a68b7\n");
-    // main + 3 more io threads + 2 pool threads
+    // main + 3 more io threads + 2 pool threads; the extra io threads are
+    // started right after the banner, so give them a moment.
+    auto until = clock::now() + 10s;
+    while (thread_count(srv.pid()) < 6 && clock::now() < until) std::this_thread::sleep_for(10ms);
     EXPECT_GE(thread_count(srv.pid()), 6u);
     stop_cleanly(srv);
 }
