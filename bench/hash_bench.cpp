@@ -254,9 +254,17 @@ public:
             if (cfg_.proto == mode::idle) // open the connections a burst at a time
                 while (next_idle < conns_.size() && connecting_ < cfg_.connect_burst && !stopping_)
                     start(conns_[next_idle++]);
-            int n = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), 50);
+            int n = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), restart_.empty() ? 50 : 0);
             if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
             for (int i = 0; i < n; ++i) on_event(*static_cast<conn*>(evs[i].data.ptr), evs[i].events);
+            // Next requests start here, not from inside the previous one's
+            // completion: a refused connect fails at once, and must not recurse.
+            // Once per round, so that the stop time is checked in between.
+            if (!restart_.empty()) {
+                auto again = std::move(restart_);
+                restart_.clear();
+                for (auto* c : again) start(*c);
+            }
             auto now = clock::now();
             if (!stopping_ && (now >= plan_.stop || (cfg_.requests && budget_spent()))) begin_stop();
             if (stopping_ && active_ == 0) break;
@@ -378,6 +386,8 @@ private:
             auto n = ::send(c.fd, b.pattern.data() + off, len, MSG_NOSIGNAL);
             if (n < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+                if (c.sent == 0 && (errno == ECONNREFUSED || errno == ETIMEDOUT || errno == EHOSTUNREACH))
+                    return fail(c, e_connect);
                 // The server may have answered (an ERR line) and closed: read it.
                 c.state = conn::receiving;
                 break;
@@ -412,7 +422,7 @@ private:
         s.bytes += b.size;
         plan_.progress.requests[c.k].fetch_add(1, std::memory_order_relaxed);
         close_conn(c);
-        start(c);
+        restart_.push_back(&c);
     }
 
     void pump_lines(conn& c)
@@ -519,7 +529,7 @@ private:
         if (cfg_.proto == mode::idle) ++failed_idle_;
         bool again = cfg_.proto == mode::oneshot || cfg_.proto == mode::stream;
         close_conn(c);
-        if (again) start(c); // a failed request is counted; the load goes on
+        if (again) restart_.push_back(&c); // a failed request is counted; the load goes on
     }
 
     void finish_quietly(conn& c) { close_conn(c); }
@@ -537,6 +547,7 @@ private:
     settings const& cfg_;
     int ep_ = -1;
     std::vector<conn> conns_;
+    std::vector<conn*> restart_; // connections whose next request starts after this round of events
     std::size_t active_ = 0;
     bool stopping_ = false;
     // idle mode
