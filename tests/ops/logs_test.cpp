@@ -4,13 +4,30 @@
 
 #include <gtest/gtest.h>
 
-#include <regex>
+#include <cctype>
 
 using namespace ops_test;
 
 namespace {
 
 std::size_t count_lines(std::string const& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+/// "2026-11-27T12:00:00.123Z LEVEL message" (std::regex would do, but g++ 12
+/// warns inside <regex> under the sanitizer flags, and warnings are errors).
+bool well_formed(std::string const& line)
+{
+    static constexpr std::string_view shape = "dddd-dd-ddTdd:dd:dd.dddZ ";
+    if (line.size() <= shape.size()) return false;
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        bool digit = std::isdigit(static_cast<unsigned char>(line[i])) != 0;
+        if (shape[i] == 'd' ? !digit : line[i] != shape[i]) return false;
+    }
+    auto rest = std::string_view(line).substr(shape.size());
+    for (std::string_view level : {"ERROR ", "WARN ", "INFO ", "DEBUG "})
+        if (rest.substr(0, level.size()) == level)
+            return rest.size() > level.size() && rest[level.size()] != ' ';
+    return false;
+}
 
 /// Startup is logged after the banner: wait for its last line before counting.
 std::string started_log(server_process const& srv) { return wait_for_log(srv, "serving protocol"); }
@@ -25,13 +42,12 @@ TEST(Logs, EveryLineHasATimestampAndALevel)
     srv.signal(SIGTERM);
     ASSERT_TRUE(srv.wait_exit(20s));
     auto log = srv.log();
-    static std::regex const line_re(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (ERROR|WARN|INFO|DEBUG) \S.*)");
     std::istringstream in(log);
     std::string line;
     std::size_t n = 0;
     while (std::getline(in, line)) {
         ++n;
-        EXPECT_TRUE(std::regex_match(line, line_re)) << "'" << line << "'";
+        EXPECT_TRUE(well_formed(line)) << "'" << line << "'";
     }
     EXPECT_GE(n, 5u) << log; // metrics, serving, the refused line, signal, drain
 }

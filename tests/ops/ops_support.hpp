@@ -5,7 +5,7 @@
 #include "server_process.hpp"
 
 #include <cstdlib>
-#include <regex>
+#include <cctype>
 #include <string>
 #include <string_view>
 
@@ -28,11 +28,12 @@ inline std::string wait_for_log(server_process const& srv, std::string_view need
 /// The port of --metrics-port, from the "metrics on port N" log line.
 inline std::uint16_t metrics_port(server_process const& srv)
 {
-    auto log = wait_for_log(srv, "metrics on port ");
-    std::smatch m;
-    static std::regex const re("metrics on port ([0-9]+)");
-    if (!std::regex_search(log, m, re)) throw std::runtime_error("no 'metrics on port' in the log: " + log);
-    return static_cast<std::uint16_t>(std::stoul(m[1]));
+    static constexpr std::string_view marker = "metrics on port ";
+    auto log = wait_for_log(srv, marker);
+    auto at = log.find(marker);
+    if (at == std::string::npos || !std::isdigit(static_cast<unsigned char>(log[at + marker.size()])))
+        throw std::runtime_error("no 'metrics on port N' in the log: " + log);
+    return static_cast<std::uint16_t>(std::stoul(log.substr(at + marker.size())));
 }
 
 struct http_reply {
