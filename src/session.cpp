@@ -226,7 +226,9 @@ private:
                 buf = std::move(grown);
                 capacity = bigger;
             }
-            auto [ec, n] = co_await read_some(asio::buffer(buf.get() + used, capacity - used));
+            // The bytes of an unfinished line do not reset the idle clock: a
+            // line must arrive whole within --idle-timeout (slowloris).
+            auto [ec, n] = co_await read_some(asio::buffer(buf.get() + used, capacity - used), used == 0);
             if (ec) {
                 if (ec != asio::error::eof || used == 0) co_return end_quietly(ec);
                 // A final line without "\n" is hashed as it is.
@@ -299,11 +301,12 @@ private:
         co_return ec;
     }
 
-    asio::awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer b)
+    /// `refresh`: whether these bytes count as activity for the idle timeout.
+    asio::awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer b, bool refresh = true)
     {
-        touch();
+        if (refresh) touch();
         auto r = co_await sock_.async_read_some(b, use_tuple);
-        touch();
+        if (refresh) touch();
         co_return r;
     }
 
