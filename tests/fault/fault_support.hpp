@@ -9,11 +9,13 @@
 #include <xxhash.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <sys/resource.h>
 
 namespace fault {
@@ -127,6 +129,45 @@ inline std::string log_tail(server_process const& srv, std::size_t bytes = 4000)
     auto log = srv.log();
     return log.size() > bytes ? "..." + log.substr(log.size() - bytes) : log;
 }
+
+/// A normal client requesting in a loop on its own thread while a test abuses
+/// the server around it; counts right and wrong answers.
+class bystander {
+public:
+    bystander(std::uint16_t port, bool lines, std::chrono::milliseconds pause = 0ms)
+        : port_(port), lines_(lines), pause_(pause), thread_([this] { loop(); })
+    {
+    }
+    ~bystander() { finish(); }
+    bystander(bystander const&) = delete;
+    bystander& operator=(bystander const&) = delete;
+
+    void finish()
+    {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    int served() const { return served_.load(); }
+    int wrong() const { return wrong_.load(); }
+
+private:
+    void loop()
+    {
+        for (int i = 0; i < 1'000'000 && !stop_.load(); ++i) {
+            std::string payload = "bystander " + std::to_string(i) + "\n";
+            auto want = lines_ ? reference_lines("fnv1a", payload) : reference_digest("fnv1a", payload);
+            (request(port_, payload) == want ? served_ : wrong_).fetch_add(1);
+            if (pause_.count() > 0) std::this_thread::sleep_for(pause_);
+        }
+    }
+
+    std::uint16_t port_;
+    bool lines_;
+    std::chrono::milliseconds pause_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> served_{0}, wrong_{0};
+    std::thread thread_; // last: starts once the members above exist
+};
 
 /// Every fault test ends here: the server survived, still answers a normal
 /// request correctly, and stops cleanly (exit 0) on SIGTERM. A sanitizer

@@ -47,36 +47,6 @@ std::size_t count_closed(std::vector<held>& conns)
     return n;
 }
 
-// A normal client running until told to stop; counts right and wrong answers.
-class normal_client {
-public:
-    normal_client(std::uint16_t port, bool lines) : port_(port), lines_(lines), thread_([this] { loop(); }) {}
-    ~normal_client() { finish(); }
-    void finish()
-    {
-        stop_ = true;
-        if (thread_.joinable()) thread_.join();
-    }
-    int served() const { return served_.load(); }
-    int wrong() const { return wrong_.load(); }
-
-private:
-    void loop()
-    {
-        for (int i = 0; i < 1'000'000 && !stop_.load(); ++i) {
-            std::string payload = "normal " + std::to_string(i) + "\n";
-            auto want = lines_ ? reference_lines("fnv1a", payload) : reference_digest("fnv1a", payload);
-            (request(port_, payload) == want ? served_ : wrong_).fetch_add(1);
-            std::this_thread::sleep_for(5ms);
-        }
-    }
-    std::uint16_t port_;
-    bool lines_;
-    std::atomic<bool> stop_{false};
-    std::atomic<int> served_{0}, wrong_{0};
-    std::thread thread_;
-};
-
 constexpr int silent_count = 500;
 constexpr int trickle_count = 500;
 
@@ -97,7 +67,7 @@ TEST(Slowloris, LinesSilentAndTricklersClosedNormalServed)
 {
     raise_fd_limit();
     server_process srv({"--protocol", "lines", "--idle-timeout", "2"});
-    normal_client normal(srv.port(), true);
+    bystander normal(srv.port(), true, 5ms);
     auto silent = open_many(srv.port(), silent_count);
     auto trickle = open_many(srv.port(), trickle_count);
     ASSERT_EQ(silent.size(), static_cast<std::size_t>(silent_count));
@@ -132,7 +102,7 @@ TEST(Slowloris, OneshotSilentClosedTricklersAnsweredNormalServed)
 {
     raise_fd_limit();
     server_process srv({"--protocol", "oneshot", "--idle-timeout", "2"});
-    normal_client normal(srv.port(), false);
+    bystander normal(srv.port(), false, 5ms);
     auto silent = open_many(srv.port(), silent_count);
     auto trickle = open_many(srv.port(), trickle_count);
     ASSERT_EQ(silent.size(), static_cast<std::size_t>(silent_count));

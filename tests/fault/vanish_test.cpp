@@ -11,37 +11,6 @@ namespace {
 
 class Vanish : public ::testing::TestWithParam<std::string> {};
 
-// Normal clients keep being served while others vanish around them.
-class bystander {
-public:
-    bystander(std::uint16_t port, bool lines) : port_(port), lines_(lines), thread_([this] { loop(); }) {}
-    ~bystander() { finish(); }
-
-    void finish()
-    {
-        stop_ = true;
-        if (thread_.joinable()) thread_.join();
-    }
-    int served() const { return served_.load(); }
-    int wrong() const { return wrong_.load(); }
-
-private:
-    void loop()
-    {
-        for (int i = 0; i < 100'000 && !stop_.load(); ++i) {
-            std::string payload = "bystander " + std::to_string(i) + "\n";
-            auto want = lines_ ? reference_lines("fnv1a", payload) : reference_digest("fnv1a", payload);
-            (request(port_, payload) == want ? served_ : wrong_).fetch_add(1);
-        }
-    }
-
-    std::uint16_t port_;
-    bool lines_;
-    std::atomic<bool> stop_{false};
-    std::atomic<int> served_{0}, wrong_{0};
-    std::thread thread_;
-};
-
 TEST_P(Vanish, ResetsRightAfterSendingAndMidRequest)
 {
     auto const& proto = GetParam();
