@@ -94,10 +94,12 @@ debian_mirror() {
 }
 mkdir -p "$CACHE_DIR"
 base_tar="$CACHE_DIR/bookworm-apt.tar"
-if [ ! -s "$base_tar" ]; then
+if [ ! -f "$base_tar" ] || [ ! -s "$base_tar" ]; then
+  rm -rf "$base_tar" "$base_tar.part"
   mirror=$(debian_mirror) || fail "no Debian bookworm mirror in /etc/apt/sources.list*"
   note "mmdebstrap --variant=apt bookworm from $mirror (cached in $base_tar)"
-  mmdebstrap --quiet --variant=apt bookworm "$base_tar.part" "$mirror" >"$tmp/mmdebstrap.log" 2>&1 ||
+  # --format: mmdebstrap guesses the format from the name, and "*.part" would be a directory.
+  mmdebstrap --quiet --format=tar --variant=apt bookworm "$base_tar.part" "$mirror" >"$tmp/mmdebstrap.log" 2>&1 ||
     { tail -20 "$tmp/mmdebstrap.log"; fail "mmdebstrap failed"; }
   mv "$base_tar.part" "$base_tar"
 fi
