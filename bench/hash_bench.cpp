@@ -62,6 +62,7 @@ struct settings {
     std::size_t mix = 0; // bulk stream connections alongside the small ones
     std::string bulk_payload = "4M";
     std::size_t depth = 1;
+    double rate = 0; // small requests (lines) per second in all; 0: closed loop
     algorithm hash = algorithm::fnv1a;
     bool verify = true;
     bool json = false;
@@ -213,7 +214,9 @@ struct conn {
     kind k = small;
     int fd = -1;
     enum state_t { closed, sending, receiving, holding } state = closed;
-    clock::time_point started;
+    clock::time_point started; // latency origin: connect, or the scheduled time when paced
+    clock::time_point due;     // paced: when this connection's next request (line) is scheduled
+    bool timed = false;        // paced: in loop::waiting_
     std::uint64_t sent = 0;
     std::string got; // reply bytes (oneshot/stream), or a partial reply line (lines)
     bool got_overflow = false;
@@ -226,8 +229,14 @@ struct conn {
 
 class loop {
 public:
-    loop(shared_plan& plan, std::size_t n_small, std::size_t n_bulk) : plan_(plan), cfg_(*plan.cfg)
+    /// `first_small`: the global index of this loop's first small connection,
+    /// which staggers the paced schedules evenly across all connections.
+    loop(shared_plan& plan, std::size_t n_small, std::size_t n_bulk, std::size_t first_small)
+        : plan_(plan), cfg_(*plan.cfg), first_small_(first_small)
     {
+        if (cfg_.rate > 0)
+            interval_ = std::chrono::duration_cast<clock::duration>(
+                std::chrono::duration<double>(static_cast<double>(cfg_.connections) / cfg_.rate));
         ep_ = epoll_create1(EPOLL_CLOEXEC);
         if (ep_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
         conns_.resize(n_small + n_bulk);
@@ -248,13 +257,25 @@ public:
     {
         std::size_t next_idle = 0;
         if (cfg_.proto != mode::idle)
-            for (auto& c : conns_) start(c);
+            for (std::size_t i = 0; i < conns_.size(); ++i) {
+                auto& c = conns_[i];
+                if (!paced(c)) {
+                    start(c);
+                    continue;
+                }
+                // Connection g of n sends at start + (g + j * n) / rate, j = 0, 1, ...:
+                // together, one request every 1/rate seconds.
+                c.due = plan_.start + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(
+                                          static_cast<double>(first_small_ + i) / cfg_.rate));
+                if (cfg_.proto == mode::lines) start(c); // connects now; lines go out when due
+                else wait_for_due(c);
+            }
         std::array<epoll_event, 256> evs;
         for (;;) {
             if (cfg_.proto == mode::idle) // open the connections a burst at a time
                 while (next_idle < conns_.size() && connecting_ < cfg_.connect_burst && !stopping_)
                     start(conns_[next_idle++]);
-            int n = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), restart_.empty() ? 50 : 0);
+            int n = wait(evs);
             if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
             for (int i = 0; i < n; ++i) on_event(*static_cast<conn*>(evs[i].data.ptr), evs[i].events);
             // Next requests start here, not from inside the previous one's
@@ -266,6 +287,7 @@ public:
                 for (auto* c : again) start(*c);
             }
             auto now = clock::now();
+            if (!waiting_.empty()) wake_due(now);
             if (!stopping_ && (now >= plan_.stop || (cfg_.requests && budget_spent()))) begin_stop();
             if (stopping_ && active_ == 0) break;
             if (now >= plan_.hard_stop) {
@@ -281,6 +303,56 @@ public:
     clock::time_point finished_;
 
 private:
+    /// Small connections follow a schedule with --rate; bulk ones never do.
+    bool paced(conn const& c) const { return interval_.count() > 0 && c.k == small; }
+
+    /// epoll_wait until an event, a restart, the next paced request or 50 ms
+    /// (so that the stop time is checked). epoll_pwait2 takes a timeout in ns:
+    /// epoll_wait's ms would send paced requests up to 1 ms late.
+    int wait(std::array<epoll_event, 256>& evs)
+    {
+        auto timeout = clock::duration(std::chrono::milliseconds(50));
+        if (!restart_.empty()) timeout = clock::duration::zero();
+        else if (!waiting_.empty()) {
+            auto now = clock::now();
+            for (auto* c : waiting_) timeout = std::min(timeout, std::max(c->due - now, clock::duration::zero()));
+        }
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+        timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+        return epoll_pwait2(ep_, evs.data(), static_cast<int>(evs.size()), &ts, nullptr);
+    }
+
+    void wait_for_due(conn& c)
+    {
+        if (c.timed) return;
+        c.timed = true;
+        waiting_.push_back(&c);
+    }
+
+    /// Starts (oneshot, stream) or tops up (lines) the paced connections now due.
+    void wake_due(clock::time_point now)
+    {
+        due_now_.clear();
+        std::erase_if(waiting_, [&](conn* c) {
+            if (c->due > now) return false;
+            c->timed = false;
+            due_now_.push_back(c);
+            return true;
+        });
+        for (auto* c : due_now_) {
+            if (cfg_.proto != mode::lines) start(*c);
+            else if (c->state != conn::closed) pump(*c);
+        }
+    }
+
+    /// The next request of a connection-per-request connection: at once in a
+    /// closed loop, or at its scheduled time (at once if it is already late).
+    void next_request(conn& c)
+    {
+        if (paced(c) && c.due > clock::now() && !stopping_) wait_for_due(c);
+        else restart_.push_back(&c);
+    }
+
     bool budget_spent() const { return plan_.requests_left.load(std::memory_order_relaxed) <= 0; }
 
     bool take_request()
@@ -293,6 +365,8 @@ private:
     void begin_stop()
     {
         stopping_ = true;
+        for (auto* c : waiting_) c->timed = false; // their next requests never start
+        waiting_.clear();
         for (auto& c : conns_) {
             if (c.state == conn::holding) finish_quietly(c);
             // lines: stop sending; the connection closes once its replies are in
@@ -311,6 +385,12 @@ private:
         int one = 1;
         ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c.started = clock::now();
+        if (paced(c) && cfg_.proto != mode::lines) {
+            // From the intended send time, so a late start counts against the
+            // server (no coordinated omission); the next slot stays on the grid.
+            c.started = c.due;
+            c.due += interval_;
+        }
         c.sent = 0;
         c.got.clear();
         c.got_overflow = false;
@@ -422,7 +502,7 @@ private:
         s.bytes += b.size;
         plan_.progress.requests[c.k].fetch_add(1, std::memory_order_relaxed);
         close_conn(c);
-        restart_.push_back(&c);
+        next_request(c);
     }
 
     void pump_lines(conn& c)
@@ -443,7 +523,8 @@ private:
                 auto now = clock::now();
                 while (c.next_stamp < ls.offset.size() - 1 && ls.offset[c.next_stamp + 1] <= c.batch_begin &&
                        ls.offset[c.next_stamp] < c.batch_end) {
-                    c.sent_at[c.lines_sent % depth] = now;
+                    c.sent_at[c.lines_sent % depth] = paced(c) ? c.due : now; // paced: the intended time
+                    if (paced(c)) c.due += interval_;
                     ++c.lines_sent;
                     ++c.next_stamp;
                 }
@@ -471,6 +552,14 @@ private:
     {
         auto const& ls = plan_.lines;
         auto room = depth - static_cast<std::size_t>(c.lines_sent - c.lines_done);
+        if (paced(c) && room > 0) { // only the lines already due; wake up for the next one
+            auto now = clock::now();
+            auto due = now < c.due ? 0 : static_cast<std::size_t>((now - c.due) / interval_) + 1;
+            if (due < room) {
+                room = due;
+                wait_for_due(c);
+            }
+        }
         if (cfg_.requests && room > 0) {
             auto want = static_cast<std::int64_t>(room);
             auto left = plan_.requests_left.fetch_sub(want, std::memory_order_relaxed);
@@ -529,7 +618,7 @@ private:
         if (cfg_.proto == mode::idle) ++failed_idle_;
         bool again = cfg_.proto == mode::oneshot || cfg_.proto == mode::stream;
         close_conn(c);
-        if (again) restart_.push_back(&c); // a failed request is counted; the load goes on
+        if (again) next_request(c); // a failed request is counted; the load goes on
     }
 
     void finish_quietly(conn& c) { close_conn(c); }
@@ -548,6 +637,10 @@ private:
     int ep_ = -1;
     std::vector<conn> conns_;
     std::vector<conn*> restart_; // connections whose next request starts after this round of events
+    std::vector<conn*> waiting_; // paced connections until their `due` time
+    std::vector<conn*> due_now_;
+    std::size_t first_small_ = 0;
+    clock::duration interval_{}; // paced: between two requests of one connection
     std::size_t active_ = 0;
     bool stopping_ = false;
     // idle mode
@@ -576,6 +669,11 @@ void print_table(settings const& cfg, summary const& r)
         fmt::print("connections open at once: {}, errors: {}\n", r.connected, r.kinds[0].error_total());
         return;
     }
+    if (cfg.rate > 0)
+        fmt::print("small: paced, offered {:.1f} {}/s, achieved {:.1f}; latency from each one's scheduled send time\n",
+                   cfg.rate, cfg.proto == mode::lines ? "lines" : "req",
+                   static_cast<double>(r.kinds[small].requests) / r.elapsed_s);
+    else fmt::print("small: closed loop (each connection sends its next request when the last one is answered)\n");
     fmt::print("{:<6} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}\n", "", "requests", "req/s", "MB/s",
                "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "errors");
     for (int k = 0; k < (cfg.mix ? 2 : 1); ++k) {
@@ -601,10 +699,12 @@ void print_json(settings const& cfg, summary const& r)
     for (int k = 0; k < 2; ++k) {
         auto const& s = r.kinds[k];
         auto const& h = s.latency_ns;
-        out += fmt::format(", \"{}\": {{\"requests\": {}, \"requests_per_s\": {:.3f}, \"mb_per_s\": {:.3f}, "
+        // offered_per_s: the paced rate (--rate), 0 in a closed loop; requests_per_s is what was achieved
+        out += fmt::format(", \"{}\": {{\"requests\": {}, \"offered_per_s\": {:.3f}, \"requests_per_s\": {:.3f}, \"mb_per_s\": {:.3f}, "
                            "\"latency_us\": {{\"p50\": {:.3f}, \"p90\": {:.3f}, \"p99\": {:.3f}, \"p99.9\": {:.3f}, "
                            "\"max\": {:.3f}, \"mean\": {:.3f}}}, \"errors\": {}, \"errors_by_kind\": {{",
-                           kind_name[k], s.requests, static_cast<double>(s.requests) / r.elapsed_s,
+                           kind_name[k], s.requests, k == small ? cfg.rate : 0.0,
+                           static_cast<double>(s.requests) / r.elapsed_s,
                            static_cast<double>(s.bytes) / r.elapsed_s / 1e6, us(h.percentile(0.5)),
                            us(h.percentile(0.9)), us(h.percentile(0.99)), us(h.percentile(0.999)), us(h.max()),
                            h.mean() / 1000.0, s.error_total());
@@ -640,9 +740,10 @@ int run(settings const& cfg)
 
     auto threads = std::max<std::size_t>(1, std::min(cfg.threads, cfg.connections + cfg.mix));
     std::vector<std::unique_ptr<loop>> loops;
-    for (std::size_t t = 0; t < threads; ++t) {
+    for (std::size_t t = 0, first = 0; t < threads; ++t) {
         auto share = [&](std::size_t n) { return n / threads + (t < n % threads ? 1 : 0); };
-        loops.push_back(std::make_unique<loop>(*plan, share(cfg.connections), share(cfg.mix)));
+        loops.push_back(std::make_unique<loop>(*plan, share(cfg.connections), share(cfg.mix), first));
+        first += share(cfg.connections);
     }
     plan->start = clock::now();
     plan->stop = cfg.requests ? clock::time_point::max() - std::chrono::hours(1) : plan->start + cfg.duration;
@@ -717,6 +818,10 @@ int main(int argc, char** argv)
         ->capture_default_str();
     app.add_option("--bulk-payload", cfg.bulk_payload, "size of each bulk upload, or @file")->capture_default_str();
     app.add_option("--depth", cfg.depth, "lines: requests in flight per connection (pipelining)")->capture_default_str();
+    app.add_option("--rate", cfg.rate,
+                   "small requests (lines) per second over all --connections, sent on a fixed schedule "
+                   "(open loop, latency from the scheduled time); 0: closed loop")
+        ->capture_default_str();
     app.add_option("--hash", hash, "algorithm the server uses, to check digests: fnv1a | xxh3 | sha256")
         ->capture_default_str();
     bool no_verify = false;
@@ -739,6 +844,9 @@ int main(int argc, char** argv)
         if (!requests.empty()) cfg.requests = hashsrv::parse_size(requests);
         if (cfg.connections + cfg.mix == 0) throw std::invalid_argument("no connections");
         if (cfg.mix && cfg.proto == mode::lines) throw std::invalid_argument("--mix needs oneshot or stream");
+        if (!(cfg.rate >= 0)) throw std::invalid_argument("--rate must be >= 0");
+        if (cfg.rate > 0 && (cfg.proto == mode::idle || cfg.connections == 0))
+            throw std::invalid_argument("--rate needs small connections of oneshot, stream or lines");
     } catch (CLI::ParseError const& e) {
         return app.exit(e);
     } catch (std::exception const& e) {
