@@ -7,15 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 : "${HASH_SERVER:?}" "${HASH_CLIENT:?}"
 
-tmp=$(mktemp -d /tmp/hash_client_test.XXXXXX)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+use_test_dir hash_client_test
 
 client() { timeout 60 "$HASH_CLIENT" --timeout 30 "$@"; }
 # expect_status WANT COMMAND...: runs COMMAND, fails unless it exits WANT.

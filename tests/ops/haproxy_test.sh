@@ -13,16 +13,9 @@ source "$here/lib.sh"
 command -v haproxy >/dev/null || fail "haproxy not installed: scripts/install-deps.sh ops"
 command -v nc >/dev/null || fail "nc not installed: scripts/install-deps.sh test"
 
-tmp=$(mktemp -d /tmp/hash_server_haproxy.XXXXXX)
-pids=()
-cleanup() {
-  local p
-  touch "$tmp/stop" 2>/dev/null || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+use_test_dir hash_server_haproxy
+# The client loops started below run until $tmp/stop exists.
+before_cleanup() { touch "$tmp/stop" 2>/dev/null || true; }
 
 declare -A port mport pid
 for i in 1 2 3; do

@@ -3,6 +3,23 @@
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "[$(date -u +%H:%M:%S)] $*"; }
 
+# use_test_dir NAME: makes $tmp, a fresh folder /tmp/NAME.XXXXXX, and an empty
+# $pids; on exit, every process in $pids is killed and waited for, then $tmp is
+# removed. A test that must do something first (e.g. tell its own background
+# loops to stop) defines before_cleanup.
+use_test_dir() {
+  tmp=$(mktemp -d "/tmp/$1.XXXXXX")
+  pids=()
+  trap cleanup_test_dir EXIT
+}
+cleanup_test_dir() {
+  local p
+  if declare -F before_cleanup >/dev/null; then before_cleanup; fi
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+
 # A TCP port on 127.0.0.1 that nothing listens on right now (callers retry if
 # someone takes it before they bind it).
 free_port() {

@@ -10,15 +10,7 @@ source "$here/lib.sh"
 command -v prometheus >/dev/null || fail "prometheus not installed: scripts/install-deps.sh ops"
 command -v jq >/dev/null || fail "jq not installed: scripts/install-deps.sh ops"
 
-tmp=$(mktemp -d /tmp/hash_server_prometheus.XXXXXX)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+use_test_dir hash_server_prometheus
 
 start_server "$tmp" hash --metrics-port 0
 pids+=("$server_pid")
