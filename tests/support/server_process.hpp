@@ -232,16 +232,26 @@ private:
 
 // ---- blocking clients with deadlines --------------------------------------
 
-/// Connects to 127.0.0.1:port; an invalid guard if it cannot.
-inline fd_guard connect_to(std::uint16_t port)
+/// The loopback address a client connects to: 127.0.0.1 or [::1].
+enum class loopback { v4, v6 };
+
+/// Connects to 127.0.0.1:port (or [::1]:port); an invalid guard if it cannot.
+inline fd_guard connect_to(std::uint16_t port, loopback to = loopback::v4)
 {
-    fd_guard fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in v4{};
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(port);
+    v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in6 v6{};
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(port);
+    v6.sin6_addr = in6addr_loopback;
+    bool const ipv6 = to == loopback::v6;
+    fd_guard fd(::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) return fd;
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return fd_guard{};
+    auto const* addr = ipv6 ? reinterpret_cast<sockaddr const*>(&v6) : reinterpret_cast<sockaddr const*>(&v4);
+    socklen_t const len = ipv6 ? sizeof v6 : sizeof v4;
+    if (::connect(fd.get(), addr, len) != 0) return fd_guard{};
     return fd;
 }
 
