@@ -78,7 +78,7 @@ TEST(Arguments, DefaultListensOnIpv4AndIpv6)
 {
     server_process srv({});
     EXPECT_EQ(request(srv.port(), "hello world\n"), "782e1488cd5a68b7\n");
-    auto fd = connect_v6(srv.port());
+    auto fd = connect_to(srv.port(), loopback::v6);
     ASSERT_TRUE(fd) << "no IPv6 connection to [::1]";
     ASSERT_TRUE(send_all(fd.get(), "test data 123\n"));
     shutdown_write(fd.get());
@@ -100,13 +100,13 @@ TEST(Arguments, BindToIpv4Loopback)
 {
     server_process srv({"--bind", "127.0.0.1"});
     EXPECT_EQ(request(srv.port(), "hello world\n"), "782e1488cd5a68b7\n");
-    EXPECT_FALSE(connect_v6(srv.port())) << "bound to 127.0.0.1 only, yet [::1] connected";
+    EXPECT_FALSE(connect_to(srv.port(), loopback::v6)) << "bound to 127.0.0.1 only, yet [::1] connected";
 }
 
 TEST(Arguments, BindToIpv6Loopback)
 {
     server_process srv({"--bind", "::1"});
-    auto fd = connect_v6(srv.port());
+    auto fd = connect_to(srv.port(), loopback::v6);
     ASSERT_TRUE(fd);
     ASSERT_TRUE(send_all(fd.get(), "hello world\n"));
     shutdown_write(fd.get());

@@ -115,19 +115,6 @@ inline std::vector<std::string> reply_lines(std::string_view reply)
 
 // ---- clients -----------------------------------------------------------------
 
-/// Connects over IPv6 to [::1]:port; an invalid guard if it cannot.
-inline fd_guard connect_v6(std::uint16_t port)
-{
-    fd_guard fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return fd;
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(port);
-    a.sin6_addr = in6addr_loopback;
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return fd_guard{};
-    return fd;
-}
-
 /// Sends each write on its own segment (no Nagle coalescing on our side).
 inline void set_nodelay(int fd)
 {
