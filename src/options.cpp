@@ -4,6 +4,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include <charconv>
+#include <sched.h>
 #include <cmath>
 #include <stdexcept>
 
@@ -55,6 +56,22 @@ E parse_choice(std::string_view text, std::initializer_list<E> choices, std::str
     }
     throw std::invalid_argument(std::string(option) + ": expected " + names + ", got '" + std::string(text) + "'");
 }
+
+} // namespace
+
+std::size_t auto_pool_threads(std::size_t io_threads)
+{
+    // The CPUs this process may run on (taskset, a container's cpuset), not
+    // the machine's: a pool larger than that only adds wake-ups and context
+    // switches (bench/README.md, scenario 1: 4 threads on 2 CPUs cost 2x the
+    // CPU per request of 1 thread).
+    cpu_set_t set;
+    std::size_t cpus = 1;
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) cpus = static_cast<std::size_t>(CPU_COUNT(&set));
+    return cpus > io_threads ? cpus - io_threads : 1;
+}
+
+namespace {
 
 std::size_t parse_count(std::string_view text, std::string_view option, std::size_t min, std::size_t max)
 {
@@ -121,7 +138,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     config cfg;
     std::string port;
     std::string proto = "oneshot", hash = "fnv1a", level = "info";
-    std::string threads = "4", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "64K";
+    std::string threads = "auto", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "64K";
     std::string max_line = "64K", max_stream = "0", max_conn = "10000", idle = "30", shutdown = "10";
     std::string bind, metrics_port;
 
@@ -146,7 +163,10 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
         ->type_name("NAME");
     app.add_option("--bind", bind, "address to listen on (default: all IPv6 and IPv4 addresses)")
         ->type_name("ADDRESS");
-    app.add_option("--threads", threads, "hash pool threads")->capture_default_str()
+    app.add_option("--threads", threads,
+                   "hash pool threads; auto: the CPUs this process may use minus the I/O threads\n"
+                   "(at least 1), so hashing never competes with the I/O loop for a core")
+        ->capture_default_str()
         ->type_name("N");
     app.add_option("--io-threads", io_threads, "threads running the I/O loop")->capture_default_str()
         ->type_name("N");
@@ -211,8 +231,8 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
             if (ec) throw std::invalid_argument("--bind: expected an IPv4 or IPv6 address, got '" + bind + "'");
         }
         cfg.bind = bind;
-        cfg.threads = parse_count(threads, "--threads", 1, 1024);
         cfg.io_threads = parse_count(io_threads, "--io-threads", 1, 1024);
+        cfg.threads = threads == "auto" ? auto_pool_threads(cfg.io_threads) : parse_count(threads, "--threads", 1, 1024);
         cfg.max_inflight = parse_count(max_inflight, "--max-inflight", 1, 1 << 20);
         cfg.max_connections = parse_count(max_conn, "--max-connections", 1, 10'000'000);
         cfg.inline_below = with_option_name("--inline-below", [&] { return parse_size(inline_below); });

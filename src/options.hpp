@@ -26,7 +26,7 @@ struct config {
     protocol proto = protocol::oneshot;
     algorithm hash = algorithm::fnv1a;
 
-    std::size_t threads = 4;          // hash pool, as in the tutorial
+    std::size_t threads = 4;          // hash pool; the command line defaults to auto_pool_threads()
     std::size_t io_threads = 1;
     std::size_t max_inflight = 64;    // hash jobs queued or running on the pool
     std::size_t inline_below = 0;     // hash inputs smaller than this on the io thread
@@ -57,5 +57,7 @@ std::uint16_t parse_port(std::string_view text);
 std::uint64_t parse_size(std::string_view text);
 /// Seconds, fractions allowed ("0.5").
 std::chrono::milliseconds parse_seconds(std::string_view text);
+/// `--threads auto`: the CPUs this process may use minus the I/O threads, at least 1.
+std::size_t auto_pool_threads(std::size_t io_threads);
 
 } // namespace hashsrv

@@ -99,10 +99,18 @@ std::unique_ptr<char[]> make_buffer(std::size_t n) { return std::unique_ptr<char
 class connection {
 public:
     connection(tcp::socket& sock, session_control& ctl, session_context const& ctx)
-        : sock_(sock), ctl_(ctl), ctx_(ctx), cfg_(*ctx.cfg)
+        : sock_(sock), ctl_(ctl), ctx_(ctx), cfg_(*ctx.cfg), timed_waits_(cfg_.proto == protocol::oneshot)
     {
         touch();
+        // Lets a read or write be tried at once (read_first, write); Asio's
+        // first async operation would make this same ioctl anyway.
+        error_code ignored;
+        sock_.non_blocking(true, ignored);
     }
+
+    /// Whether the session times its own waits (oneshot) rather than having
+    /// a watchdog raced against it.
+    bool times_its_own_waits() const { return timed_waits_; }
 
     asio::awaitable<void> serve()
     {
@@ -133,23 +141,34 @@ public:
     {
         ctx_.stats->idle_timeouts.fetch_add(1, std::memory_order_relaxed);
         ctx_.stats->count(outcome::idle_timeout);
-        log::debug("{}: idle timeout", peer());
+        debug("{}: idle timeout");
         error_code ignored;
         sock_.non_blocking(true, ignored);
         static constexpr std::string_view notice = "ERR idle timeout\n";
         sock_.write_some(asio::buffer(notice), ignored);
     }
 
-    /// Half-closes, discards what the client already sent beyond what was
-    /// read (so the close is a FIN, not a reset that could destroy the reply
-    /// in flight), and closes.
+    /// Closes with a FIN. Bytes the client sent beyond what was read would
+    /// make close() send a reset instead, which can destroy the reply in
+    /// flight: when there are any, half-close and discard them first. (The
+    /// usual case costs one ioctl, not a shutdown as well.)
     void finish()
     {
         error_code ec;
-        sock_.shutdown(tcp::socket::shutdown_send, ec);
-        std::array<char, 4096> sink;
-        for (int i = 0; i < 256 && !ec && sock_.available(ec) > 0; ++i) sock_.read_some(asio::buffer(sink), ec);
+        if (sock_.available(ec) > 0 && !ec) {
+            sock_.shutdown(tcp::socket::shutdown_send, ec);
+            std::array<char, 4096> sink;
+            for (int i = 0; i < 256 && !ec && sock_.available(ec) > 0; ++i) sock_.read_some(asio::buffer(sink), ec);
+        }
         sock_.close(ec);
+    }
+
+    /// A debug line about this client; the peer's name (a getpeername call)
+    /// is only looked up when debug lines are on.
+    template <typename... Args>
+    void debug(fmt::format_string<std::string, Args...> f, Args&&... args) const
+    {
+        if (log::enabled(log_level::debug)) log::debug(f, peer(), std::forward<Args>(args)...);
     }
 
     std::string peer() const
@@ -163,14 +182,15 @@ public:
 private:
     // ---- the three protocols ------------------------------------------------
 
+    /// One read, one hash, one write. Most requests never wait (the bytes
+    /// came with the connect, the reply fits the send buffer), so no
+    /// watchdog runs beside this session: only a wait that does happen is
+    /// timed (see `timed`), and a request that needs none arms no timer.
     asio::awaitable<void> serve_oneshot()
     {
-        // Wait for the request before taking its buffer: an idle connection
-        // then holds no 4 KiB (bench/results: resident memory per connection).
-        if (auto ec = co_await wait_readable()) co_return end_quietly(ec);
         constexpr std::size_t size = 4096; // one read of at most 4096 bytes, as in the tutorial
-        auto buf = make_buffer(size);
-        auto [ec, n] = co_await read_some(asio::buffer(buf.get(), size));
+        std::unique_ptr<char[]> buf;
+        auto [ec, n] = co_await read_first(buf, size);
         if (ec) co_return end_quietly(ec); // connected and closed without a request
         begin_request();
         auto reply = co_await hash(n, digest_reply(cfg_.hash, {buf.get(), n}));
@@ -180,13 +200,14 @@ private:
 
     asio::awaitable<void> serve_stream()
     {
-        if (auto ec = co_await wait_readable()) co_return end_quietly(ec);
-        begin_request();
+        std::unique_ptr<char[]> a;
+        auto [ec, n] = co_await read_first(a, cfg_.chunk_size);
+        if (ec && ec != asio::error::eof) co_return end_quietly(ec);
+        begin_request(); // an empty upload (connect, half-close) is a request too
         hasher state(cfg_.hash);
         framing::stream_limit limit(cfg_.max_stream_bytes);
         // Two buffers: chunk k is hashed on the pool while chunk k+1 is read.
-        auto a = make_buffer(cfg_.chunk_size), b = make_buffer(cfg_.chunk_size);
-        auto [ec, n] = co_await read_some(asio::buffer(a.get(), cfg_.chunk_size));
+        auto b = make_buffer(cfg_.chunk_size);
         while (!ec) {
             if (!limit.add(n)) {
                 co_await send_error(outcome::too_big, "stream longer than --max-stream-bytes (" +
@@ -281,8 +302,8 @@ private:
     void end_quietly(error_code ec)
     {
         if (ec == asio::error::operation_aborted && ctx_.stopping->load()) return;
-        if (ec != asio::error::eof && ec != asio::error::operation_aborted)
-            log::debug("{}: {}", peer(), ec.message());
+        if (ec != asio::error::eof && ec != asio::error::operation_aborted && ec != asio::error::timed_out)
+            debug("{}: {}", ec.message());
     }
 
     /// A request in progress was cut off by the client (reset, vanished).
@@ -290,13 +311,33 @@ private:
     {
         if (ec == asio::error::operation_aborted && !ctx_.stopping->load()) return; // the watchdog counts it
         ctx_.stats->count(ec == asio::error::operation_aborted ? outcome::shutdown : outcome::client_gone);
-        log::debug("{}: request abandoned: {}", peer(), ec.message());
+        debug("{}: request abandoned: {}", ec.message());
+    }
+
+    /// A connection's first read. Most clients send with the connect, so a
+    /// non-blocking read is tried at once (no reactor round trip, no epoll
+    /// re-arm); a client that has not sent yet is then waited for without a
+    /// buffer, so an idle connection holds none (bench/README.md, scenario 4).
+    asio::awaitable<std::tuple<error_code, std::size_t>> read_first(std::unique_ptr<char[]>& buf, std::size_t size)
+    {
+        touch();
+        error_code ec;
+        buf = make_buffer(size);
+        std::size_t n = sock_.read_some(asio::buffer(buf.get(), size), ec);
+        if (ec != asio::error::would_block && ec != asio::error::try_again) {
+            touch();
+            co_return std::tuple{ec, n};
+        }
+        buf.reset();
+        if (auto wec = co_await wait_readable()) co_return std::tuple{wec, std::size_t{0}};
+        buf = make_buffer(size);
+        co_return co_await read_some(asio::buffer(buf.get(), size));
     }
 
     asio::awaitable<error_code> wait_readable()
     {
         touch();
-        auto [ec] = co_await sock_.async_wait(tcp::socket::wait_read, use_tuple);
+        auto [ec] = co_await timed(sock_.async_wait(tcp::socket::wait_read, use_tuple));
         touch();
         co_return ec;
     }
@@ -314,16 +355,38 @@ private:
     asio::awaitable<error_code> write(std::string_view data)
     {
         touch();
-        auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(data), use_tuple);
-        (void)n;
+        // Most replies fit the socket's send buffer: a non-blocking write
+        // sends them without a round trip through the I/O loop.
+        error_code ec;
+        auto sent = sock_.write_some(asio::buffer(data), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+        if (!ec && sent < data.size()) {
+            auto [wec, n] = co_await timed(asio::async_write(sock_, asio::buffer(data.substr(sent)), use_tuple));
+            (void)n;
+            ec = wec;
+        }
         touch();
-        if (ec) abandon(ec);
+        if (ec && ec != asio::error::timed_out) abandon(ec);
         co_return ec;
+    }
+
+    /// `op`, or error::timed_out once the client has been silent for
+    /// --idle-timeout, when this session times its own waits (oneshot).
+    template <typename... R>
+    asio::awaitable<std::tuple<error_code, R...>> timed(asio::awaitable<std::tuple<error_code, R...>> op)
+    {
+        if (!timed_waits_ || cfg_.idle_timeout.count() == 0) co_return co_await std::move(op);
+        using namespace asio::experimental::awaitable_operators;
+        asio::steady_timer timer(co_await asio::this_coro::executor, cfg_.idle_timeout);
+        auto first = co_await (std::move(op) || timer.async_wait(use_tuple));
+        if (first.index() == 0) co_return std::get<0>(std::move(first));
+        send_timeout_notice();
+        co_return std::tuple<error_code, R...>{asio::error::timed_out, R{}...};
     }
 
     asio::awaitable<void> send_error(outcome o, std::string const& reason)
     {
-        log::debug("{}: {}", peer(), reason);
+        debug("{}: {}", reason);
         ctx_.stats->count(o);
         co_await write("ERR " + reason + "\n");
     }
@@ -357,6 +420,7 @@ private:
     clock::time_point deadline_;
     clock::time_point started_;
     bool busy_ = false; // a hash is queued or running for us
+    bool timed_waits_;
 };
 
 } // namespace
@@ -366,7 +430,7 @@ asio::awaitable<void> run_session(tcp::socket sock, std::shared_ptr<session_cont
     ctl->socket = &sock;
     connection conn(sock, *ctl, ctx);
     try {
-        if (ctx.cfg->idle_timeout.count() == 0) {
+        if (ctx.cfg->idle_timeout.count() == 0 || conn.times_its_own_waits()) {
             co_await conn.serve();
         } else {
             using namespace asio::experimental::awaitable_operators;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -47,6 +48,17 @@ constexpr std::string_view usage_line = "Usage: hash_server <port>";
 
 } // namespace
 
+TEST(Options, AutoPoolThreadsLeavesTheIoThreadsACoreEach)
+{
+    auto one_io = auto_pool_threads(1);
+    EXPECT_GE(one_io, 1U);
+    EXPECT_EQ(auto_pool_threads(1000), 1U); // never zero
+    EXPECT_EQ(auto_pool_threads(2), std::max<std::size_t>(1, one_io - 1));
+    EXPECT_EQ(parse_ok({"--threads", "auto", "8080"}).threads, one_io);
+    EXPECT_EQ(parse_ok({"--io-threads", "2", "8080"}).threads, auto_pool_threads(2));
+    EXPECT_EQ(parse_ok({"--threads", "4", "8080"}).threads, 4U); // the tutorial's pool
+}
+
 TEST(Options, DefaultsWithJustAPort)
 {
     auto cfg = parse_ok({"8080"});
@@ -55,7 +67,7 @@ TEST(Options, DefaultsWithJustAPort)
     EXPECT_EQ(cfg.bind, "");
     EXPECT_EQ(cfg.proto, protocol::oneshot);
     EXPECT_EQ(cfg.hash, algorithm::fnv1a);
-    EXPECT_EQ(cfg.threads, 4U); // as in the tutorial
+    EXPECT_EQ(cfg.threads, auto_pool_threads(1)); // --threads auto
     EXPECT_EQ(cfg.io_threads, d.io_threads);
     EXPECT_EQ(cfg.max_inflight, d.max_inflight);
     EXPECT_EQ(cfg.inline_below, d.inline_below);
