@@ -319,7 +319,12 @@ private:
         }
         auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
         timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-        return epoll_pwait2(ep_, evs.data(), static_cast<int>(evs.size()), &ts, nullptr);
+        if (have_pwait2_) {
+            int n = epoll_pwait2(ep_, evs.data(), static_cast<int>(evs.size()), &ts, nullptr);
+            if (n >= 0 || errno != ENOSYS) return n;
+            have_pwait2_ = false; // kernel before 5.11: ms, rounded up so as never to wake early
+        }
+        return epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), static_cast<int>((ns + 999'999) / 1'000'000));
     }
 
     void wait_for_due(conn& c)
@@ -641,6 +646,7 @@ private:
     std::vector<conn*> due_now_;
     std::size_t first_small_ = 0;
     clock::duration interval_{}; // paced: between two requests of one connection
+    bool have_pwait2_ = true;
     std::size_t active_ = 0;
     bool stopping_ = false;
     // idle mode
