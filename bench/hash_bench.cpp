@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -168,6 +169,9 @@ line_set make_lines(std::string const& spec, algorithm a, std::size_t at_least)
 
 struct counters {
     histogram latency_ns;
+    // paced: how late the client itself woke up to send a request it was free
+    // to send on time; its tail is latency the client (or the machine) added
+    histogram start_lag_ns;
     std::uint64_t requests = 0;
     std::uint64_t bytes = 0; // request bytes of completed requests
     std::array<std::uint64_t, error_kinds> errors{};
@@ -180,6 +184,7 @@ struct counters {
     void merge(counters const& o)
     {
         latency_ns.merge(o.latency_ns);
+        start_lag_ns.merge(o.start_lag_ns);
         requests += o.requests;
         bytes += o.bytes;
         for (int i = 0; i < error_kinds; ++i) errors[i] += o.errors[i];
@@ -255,6 +260,8 @@ public:
 
     void run()
     {
+        // Paced: wake up on time, not up to the default 50 us timer slack late.
+        if (interval_.count() > 0) ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
         std::size_t next_idle = 0;
         if (cfg_.proto != mode::idle)
             for (std::size_t i = 0; i < conns_.size(); ++i) {
@@ -344,7 +351,9 @@ private:
             due_now_.push_back(c);
             return true;
         });
+        auto woke = clock::now();
         for (auto* c : due_now_) {
+            stats[c->k].start_lag_ns.record(static_cast<std::uint64_t>((woke - c->due).count()));
             if (cfg_.proto != mode::lines) start(*c);
             else if (c->state != conn::closed) pump(*c);
         }
@@ -675,11 +684,16 @@ void print_table(settings const& cfg, summary const& r)
         fmt::print("connections open at once: {}, errors: {}\n", r.connected, r.kinds[0].error_total());
         return;
     }
-    if (cfg.rate > 0)
+    if (cfg.rate > 0) {
+        auto const& lag = r.kinds[small].start_lag_ns;
         fmt::print("small: paced, offered {:.1f} {}/s, achieved {:.1f}; latency from each one's scheduled send time\n",
                    cfg.rate, cfg.proto == mode::lines ? "lines" : "req",
                    static_cast<double>(r.kinds[small].requests) / r.elapsed_s);
-    else fmt::print("small: closed loop (each connection sends its next request when the last one is answered)\n");
+        fmt::print("small: client start lag (requests sent on their timer) p50 {:.1f} p99 {:.1f} max {:.1f} us\n",
+                   us(lag.percentile(0.5)), us(lag.percentile(0.99)), us(lag.max()));
+    } else {
+        fmt::print("small: closed loop (each connection sends its next request when the last one is answered)\n");
+    }
     fmt::print("{:<6} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}\n", "", "requests", "req/s", "MB/s",
                "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "errors");
     for (int k = 0; k < (cfg.mix ? 2 : 1); ++k) {
@@ -715,7 +729,9 @@ void print_json(settings const& cfg, summary const& r)
                            us(h.percentile(0.9)), us(h.percentile(0.99)), us(h.percentile(0.999)), us(h.max()),
                            h.mean() / 1000.0, s.error_total());
         for (int e = 0; e < error_kinds; ++e) out += fmt::format("{}\"{}\": {}", e ? ", " : "", error_name[e], s.errors[e]);
-        out += "}}";
+        auto const& lag = s.start_lag_ns;
+        out += fmt::format("}}, \"start_lag_us\": {{\"p50\": {:.3f}, \"p99\": {:.3f}, \"max\": {:.3f}}}}}",
+                           us(lag.percentile(0.5)), us(lag.percentile(0.99)), us(lag.max()));
     }
     out += "}\n";
     std::fputs(out.c_str(), stdout);
@@ -744,13 +760,20 @@ int run(settings const& cfg)
     if (cfg.mix) plan->bulk_body = make_body(cfg.bulk_payload, cfg.hash);
     plan->requests_left = static_cast<std::int64_t>(cfg.requests);
 
-    auto threads = std::max<std::size_t>(1, std::min(cfg.threads, cfg.connections + cfg.mix));
+    // Paced, the bulk uploads get a loop of their own: a send of megabytes
+    // would otherwise hold up the next small request's timer in the same loop,
+    // and that delay would count against the server.
+    bool bulk_apart = cfg.rate > 0 && cfg.mix > 0;
+    auto mixed = bulk_apart ? cfg.connections : cfg.connections + cfg.mix;
+    auto threads = std::max<std::size_t>(1, std::min(cfg.threads, mixed));
     std::vector<std::unique_ptr<loop>> loops;
     for (std::size_t t = 0, first = 0; t < threads; ++t) {
         auto share = [&](std::size_t n) { return n / threads + (t < n % threads ? 1 : 0); };
-        loops.push_back(std::make_unique<loop>(*plan, share(cfg.connections), share(cfg.mix), first));
+        loops.push_back(std::make_unique<loop>(*plan, share(cfg.connections), bulk_apart ? 0 : share(cfg.mix), first));
         first += share(cfg.connections);
     }
+    if (bulk_apart) loops.push_back(std::make_unique<loop>(*plan, 0, cfg.mix, cfg.connections));
+    threads = loops.size();
     plan->start = clock::now();
     plan->stop = cfg.requests ? clock::time_point::max() - std::chrono::hours(1) : plan->start + cfg.duration;
     auto limit = cfg.requests ? std::chrono::milliseconds(3'600'000) : cfg.duration;
