@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include "hash_pipeline.hpp"
 #include "job_limit.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
@@ -74,12 +75,6 @@ asio::awaitable<std::string> digest_lines(algorithm alg, std::string_view comple
     co_return out;
 }
 
-asio::awaitable<std::size_t> feed(hasher* h, std::string_view chunk)
-{
-    h->update(chunk);
-    co_return chunk.size();
-}
-
 template <typename T>
 asio::awaitable<T> counted_on_pool(metrics* stats, asio::awaitable<T> task)
 {
@@ -128,7 +123,8 @@ public:
         asio::steady_timer timer(co_await asio::this_coro::executor);
         for (;;) {
             auto now = clock::now();
-            if (busy_) deadline_ = std::max(deadline_, now + cfg_.idle_timeout);
+            if (busy_ || (pipe_ && pipe_->busy())) deadline_ = std::max(deadline_, now + cfg_.idle_timeout);
+            else if (pipe_) deadline_ = std::max(deadline_, pipe_->finished_at() + cfg_.idle_timeout);
             if (deadline_ <= now) co_return;
             timer.expires_at(deadline_);
             auto [ec] = co_await timer.async_wait(use_tuple);
@@ -204,25 +200,31 @@ private:
         auto [ec, n] = co_await read_first(a, cfg_.chunk_size);
         if (ec && ec != asio::error::eof) co_return end_quietly(ec);
         begin_request(); // an empty upload (connect, half-close) is a request too
-        hasher state(cfg_.hash);
         framing::stream_limit limit(cfg_.max_stream_bytes);
-        // Two buffers: chunk k is hashed on the pool while chunk k+1 is read.
-        auto b = make_buffer(cfg_.chunk_size);
+        // Up to three chunks in flight: one hashing, one queued behind it on
+        // the pool, one being read (bench/README.md, scenario 3).
+        constexpr std::size_t depth = 3;
+        hash_pipeline pipe(co_await asio::this_coro::executor, ctx_.pool, *ctx_.pool_slots, *ctx_.stats, cfg_.hash,
+                           cfg_.inline_below, cfg_.chunk_size, depth, std::move(a));
+        pipe_ = &pipe; // for the watchdog
+        struct forget {
+            hash_pipeline const*& p;
+            ~forget() { p = nullptr; }
+        } forget_pipe{pipe_};
         while (!ec) {
             if (!limit.add(n)) {
                 co_await send_error(outcome::too_big, "stream longer than --max-stream-bytes (" +
                                                           std::to_string(limit.max()) + " bytes)");
                 co_return;
             }
-            using namespace asio::experimental::awaitable_operators;
-            auto [hashed, next] = co_await (hash(n, feed(&state, {a.get(), n})) &&
-                                            read_some(asio::buffer(b.get(), cfg_.chunk_size)));
-            (void)hashed;
-            std::tie(ec, n) = next;
-            std::swap(a, b);
+            busy_ = true; // waiting for a pool slot is not silence either
+            co_await pipe.submit(n);
+            busy_ = false;
+            auto next = co_await pipe.next_buffer();
+            std::tie(ec, n) = co_await read_some(next);
         }
-        if (ec != asio::error::eof) co_return abandon(ec);
-        std::string reply = state.hex_digest();
+        if (ec != asio::error::eof) co_return abandon(ec); // chunks still in flight finish on their own
+        std::string reply = co_await pipe.digest();
         reply.push_back('\n');
         if (co_await write(reply)) co_return;
         end_request(outcome::ok);
@@ -321,24 +323,25 @@ private:
     asio::awaitable<std::tuple<error_code, std::size_t>> read_first(std::unique_ptr<char[]>& buf, std::size_t size)
     {
         touch();
-        error_code ec;
-        buf = make_buffer(size);
-        std::size_t n = sock_.read_some(asio::buffer(buf.get(), size), ec);
-        if (ec != asio::error::would_block && ec != asio::error::try_again) {
-            touch();
-            co_return std::tuple{ec, n};
+        for (;;) {
+            buf = make_buffer(size);
+            error_code ec;
+            std::size_t n = sock_.read_some(asio::buffer(buf.get(), size), ec);
+            if (ec != asio::error::would_block && ec != asio::error::try_again) {
+                touch();
+                co_return std::tuple{ec, n};
+            }
+            buf.reset();
+            // Readiness can be spurious (a reused descriptor's stale event):
+            // then the loop waits again, against the same deadline.
+            if (auto wec = co_await wait_readable()) co_return std::tuple{wec, std::size_t{0}};
         }
-        buf.reset();
-        if (auto wec = co_await wait_readable()) co_return std::tuple{wec, std::size_t{0}};
-        buf = make_buffer(size);
-        co_return co_await read_some(asio::buffer(buf.get(), size));
     }
 
+    /// Waits until the socket is readable; not activity in itself.
     asio::awaitable<error_code> wait_readable()
     {
-        touch();
         auto [ec] = co_await timed(sock_.async_wait(tcp::socket::wait_read, use_tuple));
-        touch();
         co_return ec;
     }
 
@@ -370,14 +373,14 @@ private:
         co_return ec;
     }
 
-    /// `op`, or error::timed_out once the client has been silent for
-    /// --idle-timeout, when this session times its own waits (oneshot).
+    /// `op`, or error::timed_out at the idle deadline (the last touch() plus
+    /// --idle-timeout), when this session times its own waits (oneshot).
     template <typename... R>
     asio::awaitable<std::tuple<error_code, R...>> timed(asio::awaitable<std::tuple<error_code, R...>> op)
     {
         if (!timed_waits_ || cfg_.idle_timeout.count() == 0) co_return co_await std::move(op);
         using namespace asio::experimental::awaitable_operators;
-        asio::steady_timer timer(co_await asio::this_coro::executor, cfg_.idle_timeout);
+        asio::steady_timer timer(co_await asio::this_coro::executor, deadline_);
         auto first = co_await (std::move(op) || timer.async_wait(use_tuple));
         if (first.index() == 0) co_return std::get<0>(std::move(first));
         send_timeout_notice();
@@ -420,6 +423,7 @@ private:
     clock::time_point deadline_;
     clock::time_point started_;
     bool busy_ = false; // a hash is queued or running for us
+    hash_pipeline const* pipe_ = nullptr; // stream: its hashes in flight
     bool timed_waits_;
 };
 
