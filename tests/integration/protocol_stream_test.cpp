@@ -101,6 +101,18 @@ TEST(StreamProtocol, OddSizedSendsGiveTheWholeDigest)
     }
 }
 
+// Several chunks in flight on a 4-thread pool, and reads small enough to be
+// hashed inline in between: the digest holds only if every chunk is hashed
+// in order, once (src/hash_pipeline.hpp).
+TEST(StreamProtocol, PipelinedChunksStayInOrderWithInlineOnesBetween)
+{
+    server_process srv({"--protocol", "stream", "--threads", "4", "--chunk-size", "4K", "--inline-below", "2K"});
+    for (std::size_t piece : {1000UL, 3000UL, 4096UL, 70001UL}) {
+        auto r = upload(srv.port(), 8'000'017, piece, 120s);
+        EXPECT_EQ(r.reply.data, r.sent_digest + "\n") << "pieces of " << piece;
+    }
+}
+
 TEST(StreamProtocol, HelloWorldAndPlainRequests)
 {
     server_process srv({"--protocol", "stream"});
