@@ -41,7 +41,7 @@ public:
     using pool_executor = boost::asio::thread_pool::executor_type;
 
     /// `first`: the buffer holding the upload's first chunk (buffer 0).
-    hash_pipeline(boost::asio::any_io_executor home, pool_executor pool, job_limit& slots, metrics& stats,
+    hash_pipeline(boost::asio::any_io_executor home, pool_executor const& pool, job_limit& slots, metrics& stats,
                   algorithm alg, std::size_t inline_below, std::size_t chunk_size, std::size_t depth,
                   std::unique_ptr<char[]> first)
         : home_(std::move(home)), serial_(boost::asio::make_strand(pool)), slots_(slots), stats_(stats),
