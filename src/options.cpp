@@ -138,7 +138,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     config cfg;
     std::string port;
     std::string proto = "oneshot", hash = "fnv1a", level = "info";
-    std::string threads = "auto", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "64K";
+    std::string threads = "auto", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "256K";
     std::string max_line = "64K", max_stream = "0", max_conn = "10000", idle = "30", shutdown = "10";
     std::string bind, metrics_port;
 
@@ -177,7 +177,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
                    "hash inputs smaller than this many bytes on the I/O thread (0: always hop)")
         ->capture_default_str()
         ->type_name("BYTES");
-    app.add_option("--chunk-size", chunk, "read size for stream and lines")
+    app.add_option("--chunk-size", chunk, "read size for stream (at most 3 buffers per upload) and lines (up to --max-line)")
         ->capture_default_str()
         ->type_name("BYTES");
     app.add_option("--max-line", max_line, "lines: longest line in bytes, not counting its \\n")
