@@ -39,6 +39,7 @@ namespace hashsrv {
 class hash_pipeline {
 public:
     using pool_executor = boost::asio::thread_pool::executor_type;
+    using serial_executor = boost::asio::strand<pool_executor>;
 
     /// `first`: the buffer holding the upload's first chunk (buffer 0).
     hash_pipeline(boost::asio::any_io_executor home, pool_executor const& pool, job_limit& slots, metrics& stats,
@@ -121,7 +122,11 @@ private:
         std::chrono::steady_clock::time_point finished_at;
     };
 
-    static boost::asio::awaitable<void> feed(metrics* stats, hasher* state, std::string_view chunk)
+    // The job's executor type is the pool strand itself, not any_io_executor:
+    // a strand of the pool does not fit any_io_executor's inline storage, and
+    // its shared, reference-counted copy is released with an atomic fence
+    // that ThreadSanitizer cannot see (a false report on every upload).
+    static boost::asio::awaitable<void, serial_executor> feed(metrics* stats, hasher* state, std::string_view chunk)
     {
         stats->pool_jobs_queued.fetch_sub(1, std::memory_order_relaxed);
         stats->pool_jobs_running.fetch_add(1, std::memory_order_relaxed);
@@ -139,7 +144,7 @@ private:
     }
 
     boost::asio::any_io_executor home_;
-    boost::asio::strand<pool_executor> serial_;
+    serial_executor serial_;
     job_limit& slots_;
     metrics& stats_;
     std::size_t inline_below_;
