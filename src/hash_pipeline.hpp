@@ -128,10 +128,8 @@ private:
     // that ThreadSanitizer cannot see (a false report on every upload).
     static boost::asio::awaitable<void, serial_executor> feed(metrics* stats, hasher* state, std::string_view chunk)
     {
-        stats->pool_jobs_queued.fetch_sub(1, std::memory_order_relaxed);
-        stats->pool_jobs_running.fetch_add(1, std::memory_order_relaxed);
+        pool_job_running running(*stats);
         state->update(chunk);
-        stats->pool_jobs_running.fetch_sub(1, std::memory_order_relaxed);
         co_return;
     }
 

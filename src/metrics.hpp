@@ -52,4 +52,20 @@ struct metrics {
     std::string render(config const& cfg) const;
 };
 
+/// A pool job, for as long as it runs on the pool: moves it from queued to running.
+class pool_job_running {
+public:
+    explicit pool_job_running(metrics& m) noexcept : m_(m)
+    {
+        m_.pool_jobs_queued.fetch_sub(1, std::memory_order_relaxed);
+        m_.pool_jobs_running.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~pool_job_running() { m_.pool_jobs_running.fetch_sub(1, std::memory_order_relaxed); }
+    pool_job_running(pool_job_running const&) = delete;
+    pool_job_running& operator=(pool_job_running const&) = delete;
+
+private:
+    metrics& m_;
+};
+
 } // namespace hashsrv

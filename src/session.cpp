@@ -78,12 +78,7 @@ asio::awaitable<std::string> digest_lines(algorithm alg, std::string_view comple
 template <typename T>
 asio::awaitable<T> counted_on_pool(metrics* stats, asio::awaitable<T> task)
 {
-    stats->pool_jobs_queued.fetch_sub(1, std::memory_order_relaxed);
-    stats->pool_jobs_running.fetch_add(1, std::memory_order_relaxed);
-    struct done_running {
-        metrics* stats;
-        ~done_running() { stats->pool_jobs_running.fetch_sub(1, std::memory_order_relaxed); }
-    } guard{stats};
+    pool_job_running running(*stats);
     co_return co_await std::move(task);
 }
 
@@ -94,7 +89,7 @@ std::unique_ptr<char[]> make_buffer(std::size_t n) { return std::unique_ptr<char
 class connection {
 public:
     connection(tcp::socket& sock, session_control& ctl, session_context const& ctx)
-        : sock_(sock), ctl_(ctl), ctx_(ctx), cfg_(*ctx.cfg), timed_waits_(cfg_.proto == protocol::oneshot)
+        : sock_(sock), ctl_(ctl), ctx_(ctx), cfg_(*ctx.cfg)
     {
         touch();
         // Lets a read or write be tried at once (read_first, write); Asio's
@@ -105,7 +100,7 @@ public:
 
     /// Whether the session times its own waits (oneshot) rather than having
     /// a watchdog raced against it.
-    bool times_its_own_waits() const { return timed_waits_; }
+    bool times_its_own_waits() const { return cfg_.proto == protocol::oneshot; }
 
     asio::awaitable<void> serve()
     {
@@ -378,7 +373,7 @@ private:
     template <typename... R>
     asio::awaitable<std::tuple<error_code, R...>> timed(asio::awaitable<std::tuple<error_code, R...>> op)
     {
-        if (!timed_waits_ || cfg_.idle_timeout.count() == 0) co_return co_await std::move(op);
+        if (!times_its_own_waits() || cfg_.idle_timeout.count() == 0) co_return co_await std::move(op);
         using namespace asio::experimental::awaitable_operators;
         asio::steady_timer timer(co_await asio::this_coro::executor, deadline_);
         auto first = co_await (std::move(op) || timer.async_wait(use_tuple));
@@ -424,7 +419,6 @@ private:
     clock::time_point started_;
     bool busy_ = false; // a hash is queued or running for us
     hash_pipeline const* pipe_ = nullptr; // stream: its hashes in flight
-    bool timed_waits_;
 };
 
 } // namespace
