@@ -16,9 +16,11 @@ namespace hashsrv {
 
 enum class protocol { oneshot, stream, lines };
 enum class log_level { error, warn, info, debug };
+enum class pool_policy { batch, normal }; // the hash pool threads' scheduling policy
 
 std::string_view to_string(protocol p) noexcept;
 std::string_view to_string(log_level l) noexcept;
+std::string_view to_string(pool_policy p) noexcept;
 
 struct config {
     std::uint16_t port = 8080;
@@ -28,6 +30,7 @@ struct config {
 
     std::size_t threads = 4;          // hash pool; the command line defaults to auto_pool_threads()
     std::size_t io_threads = 1;
+    pool_policy pool_sched = pool_policy::batch;
     std::size_t max_inflight = 64;    // hash jobs queued or running on the pool
     std::size_t inline_below = 0;     // hash inputs smaller than this on the io thread
     std::size_t chunk_size = 256 * 1024; // stream/lines read size (bench/README.md, scenario 3)

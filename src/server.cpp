@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include "descriptor_io.hpp"
+#include "hash_pool.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 #include "metrics_http.hpp"
@@ -16,6 +18,8 @@
 #include <iostream>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace hashsrv {
 
@@ -43,6 +47,7 @@ void listen_on(tcp::acceptor& acc, tcp::endpoint const& ep)
             acc.set_option(asio::ip::v6_only(false)); // one socket for IPv6 and IPv4
         acc.bind(ep);
         acc.listen(asio::socket_base::max_listen_connections);
+        acc.non_blocking(true); // the accept loop tries accept4 before it waits
     } catch (boost::system::system_error const& e) {
         error_code ignored;
         acc.close(ignored);
@@ -71,7 +76,7 @@ tcp::acceptor make_acceptor(asio::io_context& ioc, session_strand const& strand,
 
 server::server(asio::io_context& ioc, asio::thread_pool& pool, config const& cfg, metrics& stats)
     : ioc_(ioc), pool_(pool), cfg_(cfg), stats_(stats), strand_(asio::make_strand(ioc)),
-      acceptor_(make_acceptor(ioc, strand_, cfg)), signals_(strand_, SIGINT, SIGTERM), slot_free_(strand_),
+      acceptor_(make_acceptor(ioc, strand_, cfg)), protocol_(acceptor_.local_endpoint().protocol()), signals_(strand_, SIGINT, SIGTERM), slot_free_(strand_),
       drained_(strand_), pool_slots_(strand_, cfg.max_inflight)
 {
 }
@@ -80,8 +85,8 @@ std::uint16_t server::port() const { return acceptor_.local_endpoint().port(); }
 
 void server::start()
 {
-    log::info("serving protocol {} with {} on {} hash threads", to_string(cfg_.proto), to_string(cfg_.hash),
-              cfg_.threads);
+    log::info("serving protocol {} with {} on {} hash threads (--pool-policy {})", to_string(cfg_.proto), to_string(cfg_.hash),
+              cfg_.threads, to_string(cfg_.pool_sched));
     asio::co_spawn(strand_, accept_loop(), asio::detached);
     asio::co_spawn(strand_, signal_loop(), asio::detached);
 }
@@ -111,8 +116,16 @@ asio::awaitable<void> server::accept_loop()
             co_await slot_free_.async_wait(use_tuple);
         }
         if (stopping_) co_return;
-        auto [ec, sock] = co_await acceptor_.async_accept(ioc_, use_tuple);
-        if (stopping_) co_return;
+        // accept4 hands over a descriptor that no Asio socket has registered
+        // with epoll yet: the session does that only if it has to wait.
+        auto [ec, fd] = descriptor_io::try_accept(acceptor_.native_handle());
+        if (descriptor_io::would_block(ec)) {
+            auto [wec] = co_await acceptor_.async_wait(tcp::acceptor::wait_read, use_tuple);
+            if (stopping_) co_return;
+            ec = wec;
+            if (!ec) continue;
+        }
+        if (ec == asio::error::connection_aborted || ec.value() == EPROTO) continue; // gone before accepted
         if (ec) {
             // EMFILE and friends: the tutorial's loop broke here and never
             // accepted again. Ours waits for descriptors to be freed.
@@ -122,11 +135,11 @@ asio::awaitable<void> server::accept_loop()
             co_await backoff.async_wait(use_tuple);
             continue;
         }
-        spawn_session(std::move(sock));
+        spawn_session(fd);
     }
 }
 
-void server::spawn_session(tcp::socket sock)
+void server::spawn_session(int fd)
 {
     auto ctl = std::make_shared<session_control>(asio::make_strand(ioc_));
     std::uint64_t id = 0;
@@ -138,8 +151,8 @@ void server::spawn_session(tcp::socket sock)
     }
     stats_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
     stats_.connections_active.fetch_add(1, std::memory_order_relaxed);
-    session_context ctx{&cfg_, pool_.get_executor(), &pool_slots_, &stats_, &stopping_};
-    asio::co_spawn(ctl->strand, run_session(std::move(sock), ctl, ctx), [this, id](std::exception_ptr e) {
+    session_context ctx{&cfg_, protocol_, pool_.get_executor(), &pool_slots_, &stats_, &stopping_};
+    asio::co_spawn(ctl->strand, run_session(fd, ctl, ctx), [this, id](std::exception_ptr e) {
         if (e) {
             try {
                 std::rethrow_exception(e);
@@ -218,7 +231,7 @@ int run(config const& cfg)
     // io_context, so the io_context must outlive the pool (and run() returns
     // before join()). The other order is a use-after-free.
     asio::io_context ioc;
-    asio::thread_pool pool(cfg.threads);
+    asio::thread_pool pool = make_hash_pool(cfg.threads, cfg.pool_sched);
     metrics stats;
     std::unique_ptr<server> srv;
     std::unique_ptr<metrics_endpoint> web;

@@ -50,7 +50,7 @@ private:
     boost::asio::awaitable<void> signal_loop();
     boost::asio::awaitable<void> drain();
     void begin_shutdown();
-    void spawn_session(boost::asio::ip::tcp::socket sock);
+    void spawn_session(int fd);
     void session_ended(std::uint64_t id);
     void force_close_all();
 
@@ -60,6 +60,7 @@ private:
     metrics& stats_;
     session_strand strand_; // the acceptor, the timers and the signals
     boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::ip::tcp protocol_; // of the accepted sockets
     boost::asio::signal_set signals_;
     boost::asio::steady_timer slot_free_; // wakes the accept loop below the connection limit
     boost::asio::steady_timer drained_;   // wakes the drain when the last session ends

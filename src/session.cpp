@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include "descriptor_io.hpp"
 #include "hash_pipeline.hpp"
 #include "job_limit.hpp"
 #include "log.hpp"
@@ -21,8 +22,12 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace hashsrv {
 
@@ -41,10 +46,10 @@ void session_control::close_if_idle()
 void session_control::force_close()
 {
     asio::post(strand, [self = shared_from_this()] {
+        if (self->descriptor < 0) return;
+        ::shutdown(self->descriptor, SHUT_RDWR); // a hop in progress then finds it closed
         error_code ignored;
-        if (!self->socket) return;
-        self->socket->shutdown(tcp::socket::shutdown_both, ignored);
-        self->socket->cancel(ignored);
+        if (self->socket) self->socket->cancel(ignored);
     });
 }
 
@@ -86,16 +91,15 @@ std::unique_ptr<char[]> make_buffer(std::size_t n) { return std::unique_ptr<char
 
 /// One connection's I/O, hop and idle deadline. Lives in the session
 /// coroutine's frame; every member is touched on the session's strand only.
+/// Reads and writes are tried on the descriptor first (descriptor_io.hpp);
+/// it becomes an Asio socket the first time the session has to wait.
 class connection {
 public:
-    connection(tcp::socket& sock, session_control& ctl, session_context const& ctx)
-        : sock_(sock), ctl_(ctl), ctx_(ctx), cfg_(*ctx.cfg)
+    connection(int fd, asio::any_io_executor ex, session_control& ctl, session_context const& ctx)
+        : fd_(fd), ex_(std::move(ex)), ctl_(ctl), ctx_(ctx), cfg_(*ctx.cfg)
     {
+        ctl_.descriptor = fd_;
         touch();
-        // Lets a read or write be tried at once (read_first, write); Asio's
-        // first async operation would make this same ioctl anyway.
-        error_code ignored;
-        sock_.non_blocking(true, ignored);
     }
 
     /// Whether the session times its own waits (oneshot) rather than having
@@ -133,10 +137,8 @@ public:
         ctx_.stats->idle_timeouts.fetch_add(1, std::memory_order_relaxed);
         ctx_.stats->count(outcome::idle_timeout);
         debug("{}: idle timeout");
-        error_code ignored;
-        sock_.non_blocking(true, ignored);
         static constexpr std::string_view notice = "ERR idle timeout\n";
-        sock_.write_some(asio::buffer(notice), ignored);
+        descriptor_io::try_send(fd_, asio::buffer(notice));
     }
 
     /// Closes with a FIN. Bytes the client sent beyond what was read would
@@ -145,13 +147,17 @@ public:
     /// usual case costs one ioctl, not a shutdown as well.)
     void finish()
     {
-        error_code ec;
-        if (sock_.available(ec) > 0 && !ec) {
-            sock_.shutdown(tcp::socket::shutdown_send, ec);
+        if (descriptor_io::unread(fd_) > 0) {
+            ::shutdown(fd_, SHUT_WR);
             std::array<char, 4096> sink;
-            for (int i = 0; i < 256 && !ec && sock_.available(ec) > 0; ++i) sock_.read_some(asio::buffer(sink), ec);
+            for (int i = 0; i < 256 && descriptor_io::unread(fd_) > 0; ++i)
+                if (std::get<0>(descriptor_io::try_receive(fd_, asio::buffer(sink)))) break;
         }
-        sock_.close(ec);
+        ctl_.socket = nullptr;
+        ctl_.descriptor = -1;
+        error_code ignored;
+        if (sock_) sock_->close(ignored); // Asio's, since the session waited on it
+        else ::close(fd_);
     }
 
     /// A debug line about this client; the peer's name (a getpeername call)
@@ -164,9 +170,10 @@ public:
 
     std::string peer() const
     {
-        error_code ec;
-        auto ep = sock_.remote_endpoint(ec);
-        if (ec) return "connection";
+        tcp::endpoint ep;
+        auto size = static_cast<socklen_t>(ep.capacity());
+        if (::getpeername(fd_, ep.data(), &size) != 0) return "connection";
+        ep.resize(size);
         return ep.address().to_string() + ":" + std::to_string(ep.port());
     }
 
@@ -320,9 +327,8 @@ private:
         touch();
         for (;;) {
             buf = make_buffer(size);
-            error_code ec;
-            std::size_t n = sock_.read_some(asio::buffer(buf.get(), size), ec);
-            if (ec != asio::error::would_block && ec != asio::error::try_again) {
+            auto [ec, n] = descriptor_io::try_receive(fd_, asio::buffer(buf.get(), size));
+            if (!descriptor_io::would_block(ec)) {
                 touch();
                 co_return std::tuple{ec, n};
             }
@@ -336,7 +342,9 @@ private:
     /// Waits until the socket is readable; not activity in itself.
     asio::awaitable<error_code> wait_readable()
     {
-        auto [ec] = co_await timed(sock_.async_wait(tcp::socket::wait_read, use_tuple));
+        tcp::socket* s = nullptr;
+        if (auto ec = socket(s)) co_return ec;
+        auto [ec] = co_await timed(s->async_wait(tcp::socket::wait_read, use_tuple));
         co_return ec;
     }
 
@@ -344,7 +352,9 @@ private:
     asio::awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer b, bool refresh = true)
     {
         if (refresh) touch();
-        auto r = co_await sock_.async_read_some(b, use_tuple);
+        tcp::socket* s = nullptr;
+        if (auto ec = socket(s)) co_return std::tuple{ec, std::size_t{0}};
+        auto r = co_await s->async_read_some(b, use_tuple);
         if (refresh) touch();
         co_return r;
     }
@@ -355,11 +365,11 @@ private:
         touch();
         // Most replies fit the socket's send buffer: a non-blocking write
         // sends them without a round trip through the I/O loop.
-        error_code ec;
-        auto sent = sock_.write_some(asio::buffer(data), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
-        if (!ec && sent < data.size()) {
-            auto [wec, n] = co_await timed(asio::async_write(sock_, asio::buffer(data.substr(sent)), use_tuple));
+        auto [ec, sent] = descriptor_io::try_send(fd_, asio::buffer(data));
+        if (descriptor_io::would_block(ec)) ec = {};
+        tcp::socket* s = nullptr;
+        if (!ec && sent < data.size() && !(ec = socket(s))) {
+            auto [wec, n] = co_await timed(asio::async_write(*s, asio::buffer(data.substr(sent)), use_tuple));
             (void)n;
             ec = wec;
         }
@@ -411,7 +421,26 @@ private:
         co_return co_await run_on(ctx_.pool, counted_on_pool(ctx_.stats, std::move(task)));
     }
 
-    tcp::socket& sock_;
+    /// The descriptor as an Asio socket, made the first time the session must
+    /// wait (an epoll_ctl ADD). Fails only when the kernel is out of memory.
+    error_code socket(tcp::socket*& out)
+    {
+        if (!sock_) {
+            error_code ec;
+            sock_.emplace(ex_).assign(ctx_.protocol, fd_, ec);
+            if (ec) {
+                sock_.reset(); // the descriptor stays ours to close
+                return ec;
+            }
+            ctl_.socket = &*sock_;
+        }
+        out = &*sock_;
+        return {};
+    }
+
+    int fd_;
+    asio::any_io_executor ex_;
+    std::optional<tcp::socket> sock_;
     session_control& ctl_;
     session_context const& ctx_;
     config const& cfg_;
@@ -423,10 +452,9 @@ private:
 
 } // namespace
 
-asio::awaitable<void> run_session(tcp::socket sock, std::shared_ptr<session_control> ctl, session_context ctx)
+asio::awaitable<void> run_session(int descriptor, std::shared_ptr<session_control> ctl, session_context ctx)
 {
-    ctl->socket = &sock;
-    connection conn(sock, *ctl, ctx);
+    connection conn(descriptor, co_await asio::this_coro::executor, *ctl, ctx);
     try {
         if (ctx.cfg->idle_timeout.count() == 0 || conn.times_its_own_waits()) {
             co_await conn.serve();
@@ -438,7 +466,6 @@ asio::awaitable<void> run_session(tcp::socket sock, std::shared_ptr<session_cont
     } catch (std::exception const& e) {
         log::warn("{}: session failed: {}", conn.peer(), e.what());
     }
-    ctl->socket = nullptr;
     conn.finish();
 }
 

@@ -25,7 +25,8 @@ struct session_control : std::enable_shared_from_this<session_control> {
     explicit session_control(session_strand s) : strand(std::move(s)) {}
 
     session_strand strand;
-    boost::asio::ip::tcp::socket* socket = nullptr; // null once the session is over
+    int descriptor = -1;                             // the connection's, until the session closes it
+    boost::asio::ip::tcp::socket* socket = nullptr; // once the session has handed it to Asio (to wait)
     bool idle = true;                                // no request in progress
 
     /// Ends the session if it is between requests (nothing read yet, or
@@ -38,13 +39,14 @@ struct session_control : std::enable_shared_from_this<session_control> {
 /// What a session needs from the server; the server outlives every session.
 struct session_context {
     config const* cfg;
+    boost::asio::ip::tcp protocol; // the listener's, so its accepted sockets'
     boost::asio::thread_pool::executor_type pool;
     job_limit* pool_slots;
     metrics* stats;
     std::atomic<bool> const* stopping;
 };
 
-boost::asio::awaitable<void> run_session(boost::asio::ip::tcp::socket sock, std::shared_ptr<session_control> ctl,
-                                         session_context ctx);
+/// Serves the accepted, non-blocking `descriptor` and closes it.
+boost::asio::awaitable<void> run_session(int descriptor, std::shared_ptr<session_control> ctl, session_context ctx);
 
 } // namespace hashsrv

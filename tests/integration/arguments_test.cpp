@@ -47,6 +47,7 @@ TEST(Arguments, BadOptionValuesFailBeforeListening)
 {
     expect_usage_error({"--protocol", "http", "0"}, "--protocol");
     expect_usage_error({"--hash", "md5", "0"}, "--hash");
+    expect_usage_error({"--pool-policy", "idle", "0"}, "--pool-policy");
     expect_usage_error({"--max-line", "0", "0"}, "--max-line");
     expect_usage_error({"--idle-timeout", "soon", "0"}, "--idle-timeout");
     expect_usage_error({"--max-connections", "0", "0"}, "--max-connections");
@@ -60,7 +61,7 @@ TEST(Arguments, HelpListsTheOptionsAndExitsZero)
     EXPECT_TRUE(r.status.exited);
     EXPECT_EQ(r.status.code, 0);
     for (char const* opt : {"--protocol", "--hash", "--max-line", "--max-stream-bytes", "--idle-timeout",
-                            "--max-connections", "--max-inflight", "--threads", "--bind"})
+                            "--max-connections", "--max-inflight", "--threads", "--pool-policy", "--bind"})
         EXPECT_TRUE(contains(r.out, opt)) << opt << " missing from --help:\n" << r.out;
     EXPECT_EQ(r.err, "");
 }

@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <dirent.h>
 
 using namespace ops_test;
 
@@ -28,18 +27,6 @@ std::string payload(int client, int i, std::size_t size)
         s.push_back(static_cast<char>('a' + x % 26));
     }
     return s;
-}
-
-std::size_t thread_count(pid_t pid)
-{
-    std::size_t n = 0;
-    std::string dir = "/proc/" + std::to_string(pid) + "/task";
-    if (auto* d = ::opendir(dir.c_str())) {
-        while (auto* e = ::readdir(d))
-            if (e->d_name[0] != '.') ++n;
-        ::closedir(d);
-    }
-    return n;
 }
 
 /// Runs `client(c)` on `clients` threads at once; returns the number of failures.
@@ -77,8 +64,8 @@ TEST(IoThreads, RunsTheIoContextOnFourThreads)
     // main + 3 more io threads + 2 pool threads; the extra io threads are
     // started right after the banner, so give them a moment.
     auto until = clock::now() + 10s;
-    while (thread_count(srv.pid()) < 6 && clock::now() < until) std::this_thread::sleep_for(10ms);
-    EXPECT_GE(thread_count(srv.pid()), 6u);
+    while (thread_ids(srv.pid()).size() < 6 && clock::now() < until) std::this_thread::sleep_for(10ms);
+    EXPECT_GE(thread_ids(srv.pid()).size(), 6u);
     stop_cleanly(srv);
 }
 

@@ -5,6 +5,8 @@
 #include "server_process.hpp"
 
 #include <cstdlib>
+#include <dirent.h>
+#include <vector>
 #include <cctype>
 #include <string>
 #include <string_view>
@@ -12,6 +14,19 @@
 namespace ops_test {
 
 using namespace test_support;
+
+/// The ids of the process's threads (/proc/PID/task), the main thread's among them.
+inline std::vector<pid_t> thread_ids(pid_t pid)
+{
+    std::vector<pid_t> ids;
+    std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    if (auto* d = ::opendir(dir.c_str())) {
+        while (auto* e = ::readdir(d))
+            if (e->d_name[0] != '.') ids.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
+        ::closedir(d);
+    }
+    return ids;
+}
 
 /// Waits (bounded) until the server's log contains `needle`; returns the log.
 inline std::string wait_for_log(server_process const& srv, std::string_view needle,

@@ -69,6 +69,7 @@ TEST(Options, DefaultsWithJustAPort)
     EXPECT_EQ(cfg.hash, algorithm::fnv1a);
     EXPECT_EQ(cfg.threads, auto_pool_threads(1)); // --threads auto
     EXPECT_EQ(cfg.io_threads, d.io_threads);
+    EXPECT_EQ(cfg.pool_sched, pool_policy::batch);
     EXPECT_EQ(cfg.max_inflight, d.max_inflight);
     EXPECT_EQ(cfg.inline_below, d.inline_below);
     EXPECT_EQ(cfg.chunk_size, d.chunk_size);
@@ -86,7 +87,7 @@ TEST(Options, PortZeroAsksForAnyPort) { EXPECT_EQ(parse_ok({"0"}).port, 0); }
 TEST(Options, EveryOption)
 {
     auto cfg = parse_ok({"--protocol", "lines", "--hash", "sha256", "--bind", "127.0.0.1", "--threads", "8",
-                         "--io-threads", "2", "--max-inflight", "16", "--inline-below", "1K", "--chunk-size", "128K",
+                         "--pool-policy", "normal", "--io-threads", "2", "--max-inflight", "16", "--inline-below", "1K", "--chunk-size", "128K",
                          "--max-line", "100", "--max-stream-bytes", "1M", "--max-connections", "5",
                          "--idle-timeout", "2.5", "--shutdown-timeout", "0.25", "--metrics-port", "9100",
                          "--log-level", "debug", "4242"});
@@ -95,6 +96,7 @@ TEST(Options, EveryOption)
     EXPECT_EQ(cfg.hash, algorithm::sha256);
     EXPECT_EQ(cfg.bind, "127.0.0.1");
     EXPECT_EQ(cfg.threads, 8U);
+    EXPECT_EQ(cfg.pool_sched, pool_policy::normal);
     EXPECT_EQ(cfg.io_threads, 2U);
     EXPECT_EQ(cfg.max_inflight, 16U);
     EXPECT_EQ(cfg.inline_below, 1024U);

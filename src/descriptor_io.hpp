@@ -1,0 +1,76 @@
+// Non-blocking tries on a connection's descriptor, for the requests that
+// never wait. Asio 1.81 registers every accepted socket with epoll (an
+// epoll_ctl ADD, and a DEL at close because an assigned descriptor may be a
+// dup) and makes it non-blocking with an ioctl before its first try: three
+// system calls that a one-shot request whose bytes came with the connect does
+// not need, at about 3% of such a request's CPU each on the benchmark VM
+// (bench/README.md, scenario 1). The server accepts with accept4 and the
+// session hands its descriptor to an Asio socket the first time it must wait.
+#pragma once
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <tuple>
+
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace hashsrv::descriptor_io {
+
+using boost::system::error_code;
+
+inline error_code last_error() { return {errno, boost::asio::error::get_system_category()}; }
+
+/// Accepts one pending connection, non-blocking and close-on-exec from the
+/// start; error::would_block when none is pending.
+inline std::tuple<error_code, int> try_accept(int listener)
+{
+    for (;;) {
+        int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) return {error_code{}, fd};
+        if (errno != EINTR) return {last_error(), -1};
+    }
+}
+
+/// One recv that never blocks: error::eof at the end of the stream,
+/// error::would_block when nothing has arrived.
+inline std::tuple<error_code, std::size_t> try_receive(int fd, boost::asio::mutable_buffer b)
+{
+    for (;;) {
+        auto n = ::recv(fd, b.data(), b.size(), MSG_DONTWAIT);
+        if (n > 0) return {error_code{}, static_cast<std::size_t>(n)};
+        if (n == 0) return {b.size() == 0 ? error_code{} : boost::asio::error::eof, 0};
+        if (errno != EINTR) return {last_error(), 0};
+    }
+}
+
+/// One send that never blocks and never raises SIGPIPE; it may send less
+/// than all (error::would_block when nothing fits).
+inline std::tuple<error_code, std::size_t> try_send(int fd, boost::asio::const_buffer b)
+{
+    for (;;) {
+        auto n = ::send(fd, b.data(), b.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n >= 0) return {error_code{}, static_cast<std::size_t>(n)};
+        if (errno != EINTR) return {last_error(), 0};
+    }
+}
+
+/// Bytes received and not yet read (0 when it cannot tell).
+inline std::size_t unread(int fd)
+{
+    int n = 0;
+    if (::ioctl(fd, FIONREAD, &n) != 0 || n < 0) return 0;
+    return static_cast<std::size_t>(n);
+}
+
+inline bool would_block(error_code const& ec)
+{
+    return ec == boost::asio::error::would_block || ec == boost::asio::error::try_again;
+}
+
+} // namespace hashsrv::descriptor_io
