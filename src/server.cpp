@@ -1,10 +1,10 @@
 #include "server.hpp"
 
 #include "descriptor_io.hpp"
-#include "hash_pool.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 #include "metrics_http.hpp"
+#include "threads.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -231,7 +231,8 @@ int run(config const& cfg)
     // io_context, so the io_context must outlive the pool (and run() returns
     // before join()). The other order is a use-after-free.
     asio::io_context ioc;
-    asio::thread_pool pool = make_hash_pool(cfg.threads, cfg.pool_sched);
+    asio::thread_pool pool(cfg.threads);
+    settle_pool_threads(pool, cfg.threads, cfg.pool_sched);
     metrics stats;
     std::unique_ptr<server> srv;
     std::unique_ptr<metrics_endpoint> web;
@@ -253,7 +254,11 @@ int run(config const& cfg)
     srv->start();
 
     std::vector<std::thread> io_threads;
-    for (std::size_t i = 1; i < cfg.io_threads; ++i) io_threads.emplace_back([&ioc] { ioc.run(); });
+    for (std::size_t i = 1; i < cfg.io_threads; ++i)
+        io_threads.emplace_back([&ioc] {
+            name_this_thread("hash-io");
+            ioc.run();
+        });
     ioc.run();
     for (auto& t : io_threads) t.join();
     pool.join();

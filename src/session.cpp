@@ -349,9 +349,21 @@ private:
     }
 
     /// `refresh`: whether these bytes count as activity for the idle timeout.
+    /// A small upload's end (the FIN) mostly comes with its bytes, so one read
+    /// after read_first is still tried on the descriptor: such a session never
+    /// registers with epoll. Only one: Asio's reads go through the I/O loop's
+    /// queue, so a fast uploader cannot keep the I/O thread to itself.
     asio::awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer b, bool refresh = true)
     {
         if (refresh) touch();
+        if (!sock_ && !tried_second_read_) {
+            tried_second_read_ = true;
+            auto r = descriptor_io::try_receive(fd_, b);
+            if (!descriptor_io::would_block(std::get<0>(r))) {
+                if (refresh) touch();
+                co_return r;
+            }
+        }
         tcp::socket* s = nullptr;
         if (auto ec = socket(s)) co_return std::tuple{ec, std::size_t{0}};
         auto r = co_await s->async_read_some(b, use_tuple);
@@ -447,6 +459,7 @@ private:
     clock::time_point deadline_;
     clock::time_point started_;
     bool busy_ = false; // a hash is queued or running for us
+    bool tried_second_read_ = false;
     hash_pipeline const* pipe_ = nullptr; // stream: its hashes in flight
 };
 

@@ -1,0 +1,23 @@
+// The server's threads: named, so that `top -H` and the tests can tell them
+// apart, and the hash pool's under its own scheduling policy.
+#pragma once
+
+#include "options.hpp"
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <cstddef>
+
+namespace hashsrv {
+
+/// Names the calling thread (at most 15 characters are kept).
+void name_this_thread(char const* name);
+
+/// Names each of the pool's `threads` threads "hash-pool" and applies
+/// `policy` to it; returns once every thread has. SCHED_BATCH (the default)
+/// keeps the weight of a normal thread but takes away wake-up preemption: a
+/// hop that wakes a pool thread no longer pushes the I/O thread (or a client
+/// on the same core) off its CPU (bench/README.md, scenario 1).
+void settle_pool_threads(boost::asio::thread_pool& pool, std::size_t threads, pool_policy policy);
+
+} // namespace hashsrv
