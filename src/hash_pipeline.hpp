@@ -90,7 +90,7 @@ public:
     boost::asio::awaitable<boost::asio::mutable_buffer> next_buffer()
     {
         if (free_.empty() && shared_->buffers.size() < depth_) {
-            shared_->buffers.push_back(std::unique_ptr<char[]>(new char[chunk_size_]));
+            shared_->buffers.push_back(std::make_unique_for_overwrite<char[]>(chunk_size_));
             free_.push_back(shared_->buffers.size() - 1);
         }
         while (free_.empty()) co_await collect_one();

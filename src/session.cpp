@@ -87,8 +87,6 @@ asio::awaitable<T> counted_on_pool(metrics* stats, asio::awaitable<T> task)
     co_return co_await std::move(task);
 }
 
-std::unique_ptr<char[]> make_buffer(std::size_t n) { return std::unique_ptr<char[]>(new char[n]); }
-
 /// One connection's I/O, hop and idle deadline. Lives in the session
 /// coroutine's frame; every member is touched on the session's strand only.
 /// Reads and writes are tried on the descriptor first (descriptor_io.hpp);
@@ -237,7 +235,7 @@ private:
         if (auto ec = co_await wait_readable()) co_return end_quietly(ec);
         framing::line_framer framer(cfg_.max_line);
         std::size_t capacity = std::min(cfg_.chunk_size, cfg_.max_line + 1);
-        auto buf = make_buffer(capacity);
+        auto buf = std::make_unique_for_overwrite<char[]>(capacity);
         std::size_t used = 0;
         for (;;) {
             if (used == 0) {
@@ -246,7 +244,7 @@ private:
             }
             if (used == capacity) { // a long line still arriving: grow, up to the limit
                 auto bigger = std::min(capacity * 2, cfg_.max_line + 1);
-                auto grown = make_buffer(bigger);
+                auto grown = std::make_unique_for_overwrite<char[]>(bigger);
                 std::memcpy(grown.get(), buf.get(), used);
                 buf = std::move(grown);
                 capacity = bigger;
@@ -326,7 +324,7 @@ private:
     {
         touch();
         for (;;) {
-            buf = make_buffer(size);
+            buf = std::make_unique_for_overwrite<char[]>(size);
             auto [ec, n] = descriptor_io::try_receive(fd_, asio::buffer(buf.get(), size));
             if (!descriptor_io::would_block(ec)) {
                 touch();
