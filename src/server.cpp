@@ -19,8 +19,6 @@
 #include <thread>
 #include <vector>
 
-#include <unistd.h>
-
 namespace hashsrv {
 
 namespace asio = boost::asio;
@@ -76,8 +74,8 @@ tcp::acceptor make_acceptor(asio::io_context& ioc, session_strand const& strand,
 
 server::server(asio::io_context& ioc, asio::thread_pool& pool, config const& cfg, metrics& stats)
     : ioc_(ioc), pool_(pool), cfg_(cfg), stats_(stats), strand_(asio::make_strand(ioc)),
-      acceptor_(make_acceptor(ioc, strand_, cfg)), protocol_(acceptor_.local_endpoint().protocol()), signals_(strand_, SIGINT, SIGTERM), slot_free_(strand_),
-      drained_(strand_), pool_slots_(strand_, cfg.max_inflight)
+      acceptor_(make_acceptor(ioc, strand_, cfg)), protocol_(acceptor_.local_endpoint().protocol()),
+      signals_(strand_, SIGINT, SIGTERM), slot_free_(strand_), drained_(strand_), pool_slots_(strand_, cfg.max_inflight)
 {
 }
 
@@ -85,8 +83,8 @@ std::uint16_t server::port() const { return acceptor_.local_endpoint().port(); }
 
 void server::start()
 {
-    log::info("serving protocol {} with {} on {} hash threads (--pool-policy {})", to_string(cfg_.proto), to_string(cfg_.hash),
-              cfg_.threads, to_string(cfg_.pool_sched));
+    log::info("serving protocol {} with {} on {} hash threads (--pool-policy {})", to_string(cfg_.proto),
+              to_string(cfg_.hash), cfg_.threads, to_string(cfg_.pool_sched));
     asio::co_spawn(strand_, accept_loop(), asio::detached);
     asio::co_spawn(strand_, signal_loop(), asio::detached);
 }

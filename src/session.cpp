@@ -93,8 +93,8 @@ asio::awaitable<T> counted_on_pool(metrics* stats, asio::awaitable<T> task)
 /// it becomes an Asio socket the first time the session has to wait.
 class connection {
 public:
-    connection(int fd, asio::any_io_executor ex, session_control& ctl, session_context const& ctx)
-        : fd_(fd), ex_(std::move(ex)), ctl_(ctl), ctx_(ctx), cfg_(*ctx.cfg)
+    connection(int fd, session_control& ctl, session_context const& ctx)
+        : fd_(fd), ctl_(ctl), ctx_(ctx), cfg_(*ctx.cfg)
     {
         ctl_.descriptor = fd_;
         touch();
@@ -340,9 +340,8 @@ private:
     /// Waits until the socket is readable; not activity in itself.
     asio::awaitable<error_code> wait_readable()
     {
-        tcp::socket* s = nullptr;
-        if (auto ec = socket(s)) co_return ec;
-        auto [ec] = co_await timed(s->async_wait(tcp::socket::wait_read, use_tuple));
+        if (auto ec = hand_to_asio()) co_return ec;
+        auto [ec] = co_await timed(sock_->async_wait(tcp::socket::wait_read, use_tuple));
         co_return ec;
     }
 
@@ -362,9 +361,8 @@ private:
                 co_return r;
             }
         }
-        tcp::socket* s = nullptr;
-        if (auto ec = socket(s)) co_return std::tuple{ec, std::size_t{0}};
-        auto r = co_await s->async_read_some(b, use_tuple);
+        if (auto ec = hand_to_asio()) co_return std::tuple{ec, std::size_t{0}};
+        auto r = co_await sock_->async_read_some(b, use_tuple);
         if (refresh) touch();
         co_return r;
     }
@@ -377,9 +375,8 @@ private:
         // sends them without a round trip through the I/O loop.
         auto [ec, sent] = descriptor_io::try_send(fd_, asio::buffer(data));
         if (descriptor_io::would_block(ec)) ec = {};
-        tcp::socket* s = nullptr;
-        if (!ec && sent < data.size() && !(ec = socket(s))) {
-            auto [wec, n] = co_await timed(asio::async_write(*s, asio::buffer(data.substr(sent)), use_tuple));
+        if (!ec && sent < data.size() && !(ec = hand_to_asio())) {
+            auto [wec, n] = co_await timed(asio::async_write(*sock_, asio::buffer(data.substr(sent)), use_tuple));
             (void)n;
             ec = wec;
         }
@@ -431,26 +428,23 @@ private:
         co_return co_await run_on(ctx_.pool, counted_on_pool(ctx_.stats, std::move(task)));
     }
 
-    /// The descriptor as an Asio socket, made the first time the session must
-    /// wait (an epoll_ctl ADD). Fails only when the kernel is out of memory.
-    error_code socket(tcp::socket*& out)
+    /// Makes the descriptor an Asio socket (sock_) the first time the session
+    /// must wait: an epoll_ctl ADD, which fails only when the kernel is out of memory.
+    error_code hand_to_asio()
     {
-        if (!sock_) {
-            error_code ec;
-            sock_.emplace(ex_).assign(ctx_.protocol, fd_, ec);
-            if (ec) {
-                sock_.reset(); // the descriptor stays ours to close
-                return ec;
-            }
-            ctl_.socket = &*sock_;
+        if (sock_) return {};
+        error_code ec;
+        sock_.emplace(ctl_.strand).assign(ctx_.protocol, fd_, ec);
+        if (ec) {
+            sock_.reset(); // the descriptor stays ours to close
+            return ec;
         }
-        out = &*sock_;
+        ctl_.socket = &*sock_;
         return {};
     }
 
     int fd_;
-    asio::any_io_executor ex_;
-    std::optional<tcp::socket> sock_;
+    std::optional<tcp::socket> sock_; // once handed to Asio
     session_control& ctl_;
     session_context const& ctx_;
     config const& cfg_;
@@ -465,7 +459,7 @@ private:
 
 asio::awaitable<void> run_session(int descriptor, std::shared_ptr<session_control> ctl, session_context ctx)
 {
-    connection conn(descriptor, co_await asio::this_coro::executor, *ctl, ctx);
+    connection conn(descriptor, *ctl, ctx);
     try {
         if (ctx.cfg->idle_timeout.count() == 0 || conn.times_its_own_waits()) {
             co_await conn.serve();
