@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 
 namespace hashsrv::log {
 
@@ -27,16 +26,19 @@ bool enabled(log_level l) noexcept { return l <= current.load(std::memory_order_
 
 void write(log_level l, std::string_view message)
 {
+    // The calendar arithmetic of <chrono>, not gmtime_r/strftime: those load
+    // the time zone file on first use, a descriptor that would appear in the
+    // middle of serving (tests count the server's descriptors).
     using namespace std::chrono;
-    auto now = system_clock::now();
-    auto t = system_clock::to_time_t(now);
-    auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    auto now = time_point_cast<milliseconds>(system_clock::now());
+    auto day = floor<days>(now);
+    year_month_day date{day};
+    hh_mm_ss time{now - day};
     // One fwrite per line: stderr is unbuffered, so lines from several threads do not interleave.
-    auto line = fmt::format("{}.{:03}Z {} {}\n", stamp, ms, label(l), message);
+    auto line = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {} {}\n", static_cast<int>(date.year()),
+                            static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                            time.hours().count(), time.minutes().count(), time.seconds().count(),
+                            time.subseconds().count(), label(l), message);
     std::fwrite(line.data(), 1, line.size(), stderr);
 }
 

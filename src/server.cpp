@@ -118,6 +118,10 @@ asio::awaitable<void> server::accept_loop()
         // with epoll yet: the session does that only if it has to wait.
         auto [ec, fd] = descriptor_io::try_accept(acceptor_.native_handle());
         if (descriptor_io::would_block(ec)) {
+            // No readiness is lost between the accept4 and this wait, even
+            // with several I/O threads: Asio queues a wait with an
+            // epoll_ctl(MOD) that re-arms the edge-triggered registration,
+            // and the kernel reports a connection already pending at once.
             auto [wec] = co_await acceptor_.async_wait(tcp::acceptor::wait_read, use_tuple);
             if (stopping_) co_return;
             ec = wec;
@@ -242,7 +246,6 @@ int run(config const& cfg)
         pool.join();
         return 1;
     }
-    std::cout << "Hash server listening on port " << srv->port() << std::endl; // flushed: tests wait for it
     if (web) {
         // Scrapes go on during the drain; once it is over, the endpoint's
         // acceptor and connections are all that could keep ioc.run() going.
@@ -257,6 +260,9 @@ int run(config const& cfg)
             name_this_thread("hash-io");
             ioc.run();
         });
+    // Last, once start-up has logged all it logs: to a supervisor or a test
+    // the banner means "serving, and nothing is still being set up".
+    std::cout << "Hash server listening on port " << srv->port() << std::endl;
     ioc.run();
     for (auto& t : io_threads) t.join();
     pool.join();

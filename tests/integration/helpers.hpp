@@ -36,12 +36,12 @@ inline bool wait_until(std::function<bool()> const& pred, std::chrono::milliseco
     }
 }
 
-/// Waits until the server holds at least `fds` descriptors: how a test knows
-/// that the server has accepted its connections (an accepted socket is one
-/// more descriptor; one still in the kernel backlog is not).
-inline bool wait_for_fds(server_process const& srv, std::size_t fds, std::chrono::milliseconds limit = 20s)
+/// Waits until the server holds at least `sockets` socket descriptors: how a
+/// test knows that the server has accepted its connections (an accepted
+/// connection is one more socket; one still in the kernel backlog is not).
+inline bool wait_for_sockets(server_process const& srv, std::size_t sockets, std::chrono::milliseconds limit = 20s)
 {
-    return wait_until([&] { return srv.open_fds() >= fds; }, limit);
+    return wait_until([&] { return srv.open_sockets() >= sockets; }, limit);
 }
 
 /// Deterministic pseudo-random bytes (xorshift64), so that a test can make

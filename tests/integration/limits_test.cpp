@@ -52,11 +52,11 @@ TEST(Limits, IdleTimeoutMidStream)
 TEST(Limits, ConnectionLimitHoldsANewcomerUntilASlotFrees)
 {
     server_process srv({"--max-connections", "2"});
-    auto base = srv.open_fds();
+    auto base = srv.open_sockets();
     auto a = connect_to(srv.port());
     auto b = connect_to(srv.port());
     ASSERT_TRUE(a && b);
-    ASSERT_TRUE(wait_for_fds(srv, base + 2)) << "the server did not accept the first two";
+    ASSERT_TRUE(wait_for_sockets(srv, base + 2)) << "the server did not accept the first two";
 
     auto c = connect_to(srv.port());
     ASSERT_TRUE(c) << "the kernel backlog should complete the third connection";
@@ -64,7 +64,7 @@ TEST(Limits, ConnectionLimitHoldsANewcomerUntilASlotFrees)
     shutdown_write(c.get());
     // Not accepted while both slots are taken: no reply, no close, no new descriptor.
     EXPECT_TRUE(stays_silent(c.get(), 500ms)) << "the third connection was served beyond the limit";
-    EXPECT_EQ(srv.open_fds(), base + 2);
+    EXPECT_EQ(srv.open_sockets(), base + 2);
 
     a.reset(); // a slot frees
     auto r = read_until_eof(c.get(), 30s);

@@ -34,11 +34,11 @@ void expect_clean_exit(server_process& srv)
 TEST(Shutdown, SigtermWithIdleClientsExitsZero)
 {
     server_process srv({});
-    auto base = srv.open_fds();
+    auto base = srv.open_sockets();
     std::vector<fd_guard> idle;
     for (int i = 0; i < 3; ++i) idle.push_back(connect_to(srv.port()));
     for (auto& fd : idle) ASSERT_TRUE(fd);
-    ASSERT_TRUE(wait_for_fds(srv, base + 3)) << "the server did not accept the idle clients";
+    ASSERT_TRUE(wait_for_sockets(srv, base + 3)) << "the server did not accept the idle clients";
 
     srv.signal(SIGTERM);
     for (auto& fd : idle) {
@@ -63,7 +63,7 @@ TEST(Shutdown, SigintExitsZero)
 TEST(Shutdown, StreamInProgressFinishesIdleIsClosedNewcomersRefused)
 {
     server_process srv({"--protocol", "stream", "--shutdown-timeout", "120"});
-    auto base = srv.open_fds();
+    auto base = srv.open_sockets();
 
     auto busy = connect_to(srv.port());
     ASSERT_TRUE(busy);
@@ -85,7 +85,7 @@ TEST(Shutdown, StreamInProgressFinishesIdleIsClosedNewcomersRefused)
 
     auto idle = connect_to(srv.port());
     ASSERT_TRUE(idle);
-    ASSERT_TRUE(wait_for_fds(srv, base + 2)) << "the server did not accept the idle client";
+    ASSERT_TRUE(wait_for_sockets(srv, base + 2)) << "the server did not accept the idle client";
 
     srv.signal(SIGTERM);
     auto r = read_until_eof(idle.get(), 30s);
@@ -142,10 +142,10 @@ TEST(Shutdown, LinesBetweenLinesIsClosedPartialLineFinishes)
 TEST(Shutdown, SigtermAtTheConnectionLimit)
 {
     server_process srv({"--max-connections", "1"});
-    auto base = srv.open_fds();
+    auto base = srv.open_sockets();
     auto held = connect_to(srv.port());
     ASSERT_TRUE(held);
-    ASSERT_TRUE(wait_for_fds(srv, base + 1));
+    ASSERT_TRUE(wait_for_sockets(srv, base + 1));
     auto waiting = connect_to(srv.port()); // completes in the kernel backlog
     ASSERT_TRUE(waiting);
 

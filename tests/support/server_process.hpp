@@ -159,6 +159,27 @@ public:
         return n;
     }
 
+    /// Count of the server's socket descriptors: its listeners and the
+    /// connections it has accepted. How a test knows that the server has
+    /// accepted a connection (one still in the kernel's backlog is no
+    /// descriptor yet); unlike open_fds(), a file the C library opens for a
+    /// moment does not move it.
+    std::size_t open_sockets() const
+    {
+        std::size_t n = 0;
+        std::string dir = "/proc/" + std::to_string(pid_) + "/fd";
+        if (auto* d = ::opendir(dir.c_str())) {
+            while (auto* e = ::readdir(d)) {
+                if (e->d_name[0] == '.') continue;
+                char target[64];
+                auto len = ::readlink((dir + "/" + e->d_name).c_str(), target, sizeof target - 1);
+                if (len > 0 && std::string_view(target, static_cast<std::size_t>(len)).starts_with("socket:")) ++n;
+            }
+            ::closedir(d);
+        }
+        return n;
+    }
+
     /// Resident memory of the server process, in KiB (VmRSS).
     std::size_t rss_kib() const
     {
