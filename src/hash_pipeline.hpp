@@ -163,7 +163,12 @@ private:
                                                              std::size_t slice)
     {
         time_slice budget(slice);
-        while (auto j = s->next()) {
+        for (bool first = true;; first = false) {
+            // Unsliced, a chunk is still one job: the feeder takes its turn
+            // in the pool's queue again before the next one.
+            if (!first && slice == 0) co_await yield_to_queue<pool_executor>();
+            auto j = s->next();
+            if (!j) break;
             std::exception_ptr failure;
             {
                 pool_job_running running(*stats);
