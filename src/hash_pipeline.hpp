@@ -51,10 +51,10 @@ public:
 
     /// `first`: the buffer holding the upload's first chunk (buffer 0).
     /// `slice`: bytes hashed between yields to the pool's queue (0: none).
-    hash_pipeline(boost::asio::any_io_executor home, pool_executor const& pool, job_limit& slots, metrics& stats,
+    hash_pipeline(boost::asio::any_io_executor home, pool_executor pool, job_limit& slots, metrics& stats,
                   algorithm alg, std::size_t inline_below, std::size_t chunk_size, std::size_t depth,
                   std::size_t slice, std::unique_ptr<char[]> first)
-        : pool_(pool), slots_(slots), stats_(stats), inline_below_(inline_below), chunk_size_(chunk_size),
+        : pool_(std::move(pool)), slots_(slots), stats_(stats), inline_below_(inline_below), chunk_size_(chunk_size),
           depth_(depth), slice_(slice), shared_(std::make_shared<shared>(alg, std::move(home), depth))
     {
         shared_->buffers.push_back(std::move(first));
@@ -178,7 +178,11 @@ private:
                     failure = std::current_exception();
                 }
             }
-            boost::asio::post(s->home, [s, index = j->index, permit = std::move(j->permit), failure] {
+            // The pool slot is free once the chunk is hashed, here on the pool:
+            // a completion that never runs (the I/O loop stopped first) must
+            // not hold it past the server's life.
+            j->permit = job_limit::permit{};
+            boost::asio::post(s->home, [s, index = j->index, failure] {
                 --s->unfinished;
                 s->finished_at = std::chrono::steady_clock::now();
                 if (failure && !s->failure) s->failure = failure;

@@ -206,8 +206,9 @@ private:
         auto [ec, n] = co_await read_first(a, cfg_.chunk_size);
         if (ec && ec != asio::error::eof) co_return end_quietly(ec);
         begin_request(); // an empty upload (connect, half-close) is a request too
-        if (!ec) std::tie(ec, n) = co_await fill({a.get(), cfg_.chunk_size}, n);
         framing::stream_limit limit(cfg_.max_stream_bytes);
+        if (!ec) std::tie(ec, n) = co_await fill({a.get(), room(limit, cfg_.chunk_size)}, n);
+        if (ec && ec != asio::error::eof) co_return abandon(ec);
         // Up to three chunks in flight: one hashing, one queued behind it on
         // the pool, one being read (bench/README.md, scenario 3).
         constexpr std::size_t depth = 3;
@@ -229,13 +230,22 @@ private:
             busy_ = false;
             if (ec) break;
             auto next = co_await pipe.next_buffer();
-            std::tie(ec, n) = co_await fill(next, 0);
+            std::tie(ec, n) = co_await fill(asio::buffer(next, room(limit, next.size())), 0);
+            if (ec && ec != asio::error::eof) break; // cut off: the rest is not hashed
         }
         if (ec != asio::error::eof) co_return abandon(ec); // chunks still in flight finish on their own
         std::string reply = co_await pipe.digest();
         reply.push_back('\n');
         if (co_await write(reply)) co_return;
         end_request(outcome::ok);
+    }
+
+    /// Bytes worth reading into a chunk of `size`: no more than one past the
+    /// limit, so that an upload over it is refused without waiting for more.
+    static std::size_t room(framing::stream_limit const& limit, std::size_t size)
+    {
+        auto left = limit.max() - limit.total();
+        return left >= size ? size : static_cast<std::size_t>(left) + 1;
     }
 
     /// Reads into `b` (whose first `filled` bytes are already read) until it
