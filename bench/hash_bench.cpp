@@ -33,6 +33,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -64,6 +65,7 @@ struct settings {
     std::string bulk_payload = "4M";
     std::size_t depth = 1;
     double rate = 0; // small requests (lines) per second in all; 0: closed loop
+    double bulk_rate = 0; // MB/s (10^6 bytes) per bulk connection; 0: as fast as the socket takes
     algorithm hash = algorithm::fnv1a;
     bool verify = true;
     bool json = false;
@@ -230,6 +232,9 @@ struct conn {
     std::size_t batch_begin = 0, batch_end = 0; // byte range of lines.text being written
     std::size_t next_stamp = 0;                 // line (in the doubled layout) to stamp next
     std::vector<clock::time_point> sent_at;     // ring of size depth
+    // --bulk-rate: bytes sent since `paced_from`, against rate x elapsed
+    clock::time_point paced_from;
+    std::uint64_t paced_bytes = 0;
 };
 
 class loop {
@@ -266,6 +271,7 @@ public:
         if (cfg_.proto != mode::idle)
             for (std::size_t i = 0; i < conns_.size(); ++i) {
                 auto& c = conns_[i];
+                c.paced_from = plan_.start;
                 if (!paced(c)) {
                     start(c);
                     continue;
@@ -353,6 +359,10 @@ private:
         });
         auto woke = clock::now();
         for (auto* c : due_now_) {
+            if (c->k == bulk) { // --bulk-rate: the upload goes on
+                pump(*c);
+                continue;
+            }
             stats[c->k].start_lag_ns.record(static_cast<std::uint64_t>((woke - c->due).count()));
             if (cfg_.proto != mode::lines) start(*c);
             else if (c->state != conn::closed) pump(*c);
@@ -379,8 +389,11 @@ private:
     void begin_stop()
     {
         stopping_ = true;
-        for (auto* c : waiting_) c->timed = false; // their next requests never start
-        waiting_.clear();
+        std::erase_if(waiting_, [](conn* c) { // their next requests never start; a paced upload finishes
+            if (c->k == bulk) return false;
+            c->timed = false;
+            return true;
+        });
         for (auto& c : conns_) {
             if (c.state == conn::holding) finish_quietly(c);
             // lines: stop sending; the connection closes once its replies are in
@@ -477,6 +490,9 @@ private:
             }
             auto off = static_cast<std::size_t>(c.sent % b.pattern.size());
             auto len = static_cast<std::size_t>(std::min<std::uint64_t>(b.pattern.size() - off, b.size - c.sent));
+            auto allowed = allowance(c);
+            if (allowed == 0) return; // woken by its timer
+            len = static_cast<std::size_t>(std::min<std::uint64_t>(len, allowed));
             auto n = ::send(c.fd, b.pattern.data() + off, len, MSG_NOSIGNAL);
             if (n < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -487,6 +503,7 @@ private:
                 break;
             }
             c.sent += static_cast<std::uint64_t>(n);
+            c.paced_bytes += static_cast<std::uint64_t>(n);
             live_bytes(c, static_cast<std::uint64_t>(n));
         }
         char buf[512];
@@ -500,6 +517,29 @@ private:
             if (c.got.size() + static_cast<std::size_t>(n) > 256) c.got_overflow = true;
             else c.got.append(buf, static_cast<std::size_t>(n));
         }
+    }
+
+    /// --bulk-rate: the bytes a bulk connection may send now (all of them
+    /// when unpaced). When it may send none, its timer is set for when 64 KiB
+    /// more are due. After a stall it catches up at most 20 ms worth at once:
+    /// an upload paced at R MB/s never sends in bursts much above R.
+    std::uint64_t allowance(conn& c)
+    {
+        if (c.k != bulk || cfg_.bulk_rate <= 0) return std::numeric_limits<std::uint64_t>::max();
+        using ns = std::chrono::duration<double, std::nano>;
+        double per_ns = cfg_.bulk_rate * 1e6 / 1e9;
+        auto now = clock::now();
+        double earned = ns(now - c.paced_from).count() * per_ns;
+        double burst = per_ns * 20e6;
+        auto sent = static_cast<double>(c.paced_bytes);
+        if (earned - sent > burst) {
+            c.paced_from = now - std::chrono::duration_cast<clock::duration>(ns((sent + burst) / per_ns));
+            earned = sent + burst;
+        }
+        if (earned >= sent + 1) return static_cast<std::uint64_t>(earned - sent);
+        c.due = c.paced_from + std::chrono::duration_cast<clock::duration>(ns((sent + 65536) / per_ns));
+        wait_for_due(c);
+        return 0;
     }
 
     void complete(conn& c, body const& b)
@@ -851,6 +891,9 @@ int main(int argc, char** argv)
                    "small requests (lines) per second over all --connections, sent on a fixed schedule "
                    "(open loop, latency from the scheduled time); 0: closed loop")
         ->capture_default_str();
+    app.add_option("--bulk-rate", cfg.bulk_rate,
+                   "MB/s (10^6 bytes) each --mix connection uploads at, paced; 0: as fast as the socket takes")
+        ->capture_default_str();
     app.add_option("--hash", hash, "algorithm the server uses, to check digests: fnv1a | xxh3 | sha256")
         ->capture_default_str();
     bool no_verify = false;
@@ -874,6 +917,7 @@ int main(int argc, char** argv)
         if (cfg.connections + cfg.mix == 0) throw std::invalid_argument("no connections");
         if (cfg.mix && cfg.proto == mode::lines) throw std::invalid_argument("--mix needs oneshot or stream");
         if (!(cfg.rate >= 0)) throw std::invalid_argument("--rate must be >= 0");
+        if (!(cfg.bulk_rate >= 0)) throw std::invalid_argument("--bulk-rate must be >= 0");
         if (cfg.rate > 0 && (cfg.proto == mode::idle || cfg.connections == 0))
             throw std::invalid_argument("--rate needs small connections of oneshot, stream or lines");
     } catch (CLI::ParseError const& e) {

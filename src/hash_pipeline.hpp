@@ -1,29 +1,35 @@
-// The stream protocol's hop, pipelined: the chunks of one upload are hashed
-// on the pool in order, with the next chunk already queued behind the one
-// being hashed, so the pool thread goes from chunk to chunk without waiting
-// for the I/O thread (bench/README.md, scenario 3).
+// The stream protocol's hop, pipelined and time-sliced: the chunks of one
+// upload are hashed on the pool in order, with the next chunk already queued
+// behind the one being hashed, so the pool thread goes from chunk to chunk
+// without waiting for the I/O thread (bench/README.md, scenario 3); and the
+// job hashing them yields to the pool's queue every slice, so other
+// sessions' jobs never wait behind a whole chunk (include/hashsrv/time_slice.hpp).
 #pragma once
 
 #include "job_limit.hpp"
 #include "metrics.hpp"
 
 #include <hashsrv/hash/hasher.hpp>
+#include <hashsrv/time_slice.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/channel.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <exception>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,23 +37,25 @@
 
 namespace hashsrv {
 
-/// One upload's chunks in flight. Every chunk is still a hop of its own:
-/// `co_spawn` onto the pool, completion bound back to the session's strand.
-/// What changes is that the session does not wait for chunk k's completion
-/// before queueing chunk k+1: a strand on the pool keeps the chunks in order,
-/// and the session only waits when all `depth` buffers are in flight.
+/// One upload's chunks in flight. Every chunk goes to the pool and its
+/// completion comes back to the session's strand; the session does not wait
+/// for chunk k's completion before queueing chunk k+1, and only waits when
+/// all `depth` buffers are in flight. The chunks queue in the upload's own
+/// FIFO, and one job on the pool at a time (the feeder) hashes them in order,
+/// a slice at a time: between slices it goes to the back of the pool's
+/// queue. (A strand of the pool would keep the order too, but a yield inside
+/// a strand lets the upload's next chunk run before the rest of this one.)
 class hash_pipeline {
 public:
     using pool_executor = boost::asio::thread_pool::executor_type;
-    using serial_executor = boost::asio::strand<pool_executor>;
 
     /// `first`: the buffer holding the upload's first chunk (buffer 0).
-    hash_pipeline(boost::asio::any_io_executor home, pool_executor const& pool, job_limit& slots, metrics& stats,
+    /// `slice`: bytes hashed between yields to the pool's queue (0: none).
+    hash_pipeline(boost::asio::any_io_executor home, pool_executor pool, job_limit& slots, metrics& stats,
                   algorithm alg, std::size_t inline_below, std::size_t chunk_size, std::size_t depth,
-                  std::unique_ptr<char[]> first)
-        : home_(std::move(home)), serial_(boost::asio::make_strand(pool)), slots_(slots), stats_(stats),
-          inline_below_(inline_below), chunk_size_(chunk_size), depth_(depth),
-          shared_(std::make_shared<shared>(alg, home_, depth))
+                  std::size_t slice, std::unique_ptr<char[]> first)
+        : pool_(std::move(pool)), slots_(slots), stats_(stats), inline_below_(inline_below), chunk_size_(chunk_size),
+          depth_(depth), slice_(slice), shared_(std::make_shared<shared>(alg, std::move(home), depth))
     {
         shared_->buffers.push_back(std::move(first));
     }
@@ -73,16 +81,10 @@ public:
         stats_.pool_jobs_queued.fetch_add(1, std::memory_order_relaxed);
         ++in_flight_;
         ++shared_->unfinished;
-        // The completion owns `shared_`: if the session ends first (a reset,
-        // a timeout), the job still hashes into live memory.
-        boost::asio::co_spawn(serial_, feed(&stats_, &shared_->state, chunk),
-                              boost::asio::bind_executor(home_, [s = shared_, index = current_,
-                                                                 permit = std::move(permit)](std::exception_ptr e) {
-                                  --s->unfinished;
-                                  s->finished_at = std::chrono::steady_clock::now();
-                                  if (e && !s->failure) s->failure = e;
-                                  s->done.try_send(boost::system::error_code{}, index);
-                              }));
+        // The feeder owns `shared_`: if the session ends first (a reset, a
+        // timeout), the chunks in flight still hash into live memory.
+        if (shared_->enqueue(job{chunk, current_, std::move(permit)}))
+            boost::asio::co_spawn(pool_, feed(&stats_, shared_, slice_), boost::asio::detached);
     }
 
     /// A buffer for the next chunk; waits for a hash to finish only when all
@@ -109,28 +111,84 @@ public:
     }
 
 private:
-    struct shared {
-        shared(algorithm alg, boost::asio::any_io_executor const& home, std::size_t depth)
-            : state(alg), done(home, depth)
-        {
-        }
-        hasher state;                                // written by the jobs, in order (the pool strand)
-        std::vector<std::unique_ptr<char[]>> buffers; // the jobs hash views into these
-        boost::asio::experimental::channel<void(boost::system::error_code, std::size_t)> done; // finished buffers
-        std::exception_ptr failure;
-        std::size_t unfinished = 0; // jobs queued or running; on the session's strand
-        std::chrono::steady_clock::time_point finished_at;
+    struct job {
+        std::string_view chunk;
+        std::size_t index = 0; // its buffer
+        job_limit::permit permit;
     };
 
-    // The job's executor type is the pool strand itself, not any_io_executor:
-    // a strand of the pool does not fit any_io_executor's inline storage, and
-    // its shared, reference-counted copy is released with an atomic fence
-    // that ThreadSanitizer cannot see (a false report on every upload).
-    static boost::asio::awaitable<void, serial_executor> feed(metrics* stats, hasher* state, std::string_view chunk)
+    struct shared {
+        shared(algorithm alg, boost::asio::any_io_executor h, std::size_t depth)
+            : state(alg), home(std::move(h)), done(home, depth)
+        {
+        }
+
+        /// Queues a chunk; true when no feeder is running (the caller starts one).
+        bool enqueue(job j)
+        {
+            std::lock_guard lock(m);
+            queue.push_back(std::move(j));
+            return !std::exchange(feeding, true);
+        }
+
+        /// The next chunk for the feeder, or none: the feeder then ends.
+        std::optional<job> next()
+        {
+            std::lock_guard lock(m);
+            if (queue.empty()) {
+                feeding = false;
+                return std::nullopt;
+            }
+            std::optional<job> j{std::move(queue.front())};
+            queue.pop_front();
+            return j;
+        }
+
+        hasher state; // written by the feeder, one chunk after the other
+        boost::asio::any_io_executor home;           // the session's strand
+        std::vector<std::unique_ptr<char[]>> buffers; // the feeder hashes views into these
+        boost::asio::experimental::channel<void(boost::system::error_code, std::size_t)> done; // finished buffers
+        std::exception_ptr failure;
+        std::size_t unfinished = 0; // chunks queued or hashing; on the session's strand
+        std::chrono::steady_clock::time_point finished_at;
+
+        std::mutex m;
+        std::deque<job> queue; // guarded by m
+        bool feeding = false;  // guarded by m: a feeder is queued or running
+    };
+
+    // The feeder's executor type is the pool's own, not any_io_executor: a
+    // yield then posts straight to the pool's queue.
+    static boost::asio::awaitable<void, pool_executor> feed(metrics* stats, std::shared_ptr<shared> s,
+                                                             std::size_t slice)
     {
-        pool_job_running running(*stats);
-        state->update(chunk);
-        co_return;
+        time_slice budget(slice);
+        for (bool first = true;; first = false) {
+            // Unsliced, a chunk is still one job: the feeder takes its turn
+            // in the pool's queue again before the next one.
+            if (!first && slice == 0) co_await yield_to_queue<pool_executor>();
+            auto j = s->next();
+            if (!j) break;
+            std::exception_ptr failure;
+            {
+                pool_job_running running(*stats);
+                try {
+                    co_await budget.update<pool_executor>(s->state, j->chunk);
+                } catch (...) {
+                    failure = std::current_exception();
+                }
+            }
+            // The pool slot is free once the chunk is hashed, here on the pool:
+            // a completion that never runs (the I/O loop stopped first) must
+            // not hold it past the server's life.
+            j->permit = job_limit::permit{};
+            boost::asio::post(s->home, [s, index = j->index, failure] {
+                --s->unfinished;
+                s->finished_at = std::chrono::steady_clock::now();
+                if (failure && !s->failure) s->failure = failure;
+                s->done.try_send(boost::system::error_code{}, index);
+            });
+        }
     }
 
     boost::asio::awaitable<void> collect_one()
@@ -141,13 +199,13 @@ private:
         free_.push_back(index);
     }
 
-    boost::asio::any_io_executor home_;
-    serial_executor serial_;
+    pool_executor pool_;
     job_limit& slots_;
     metrics& stats_;
     std::size_t inline_below_;
     std::size_t chunk_size_;
     std::size_t depth_;
+    std::size_t slice_;
     std::shared_ptr<shared> shared_;
     std::vector<std::size_t> free_; // buffers not in flight
     std::size_t current_ = 0;       // the buffer the next submit hashes

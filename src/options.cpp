@@ -147,7 +147,8 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     config cfg;
     std::string port;
     std::string proto = "oneshot", hash = "fnv1a", level = "info", pool_sched = "batch";
-    std::string threads = "auto", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "256K";
+    std::string threads = "auto", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "256K",
+                slice = "256K";
     std::string max_line = "64K", max_stream = "0", max_conn = "10000", idle = "30", shutdown = "10";
     std::string bind, metrics_port;
 
@@ -191,7 +192,14 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
                    "hash inputs smaller than this many bytes on the I/O thread (0: always hop)")
         ->capture_default_str()
         ->type_name("BYTES");
-    app.add_option("--chunk-size", chunk, "read size for stream (at most 3 buffers per upload) and lines (up to --max-line)")
+    app.add_option("--chunk-size", chunk,
+                   "stream: bytes per hash job (at most 3 buffers per upload); lines: read size (up to\n"
+                   "--max-line); a read takes at most 256K whatever the chunk")
+        ->capture_default_str()
+        ->type_name("BYTES");
+    app.add_option("--pool-slice", slice,
+                   "a pool job hashes at most this many bytes, then lets the jobs queued behind it\n"
+                   "run first, so a small request never waits for a big chunk (0: run to completion)")
         ->capture_default_str()
         ->type_name("BYTES");
     app.add_option("--max-line", max_line, "lines: longest line in bytes, not counting its \\n")
@@ -254,6 +262,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
         cfg.chunk_size = with_option_name("--chunk-size", [&] { return parse_size(chunk); });
         if (cfg.chunk_size < 512 || cfg.chunk_size > (64U << 20))
             throw std::invalid_argument("--chunk-size: must be from 512 bytes to 64M");
+        cfg.pool_slice = with_option_name("--pool-slice", [&] { return parse_size(slice); });
         cfg.max_line = with_option_name("--max-line", [&] { return parse_size(max_line); });
         if (cfg.max_line < 1 || cfg.max_line > (1U << 30))
             throw std::invalid_argument("--max-line: must be from 1 byte to 1G");

@@ -33,7 +33,8 @@ struct config {
     pool_policy pool_sched = pool_policy::batch;
     std::size_t max_inflight = 64;    // hash jobs queued or running on the pool
     std::size_t inline_below = 0;     // hash inputs smaller than this on the io thread
-    std::size_t chunk_size = 256 * 1024; // stream/lines read size (bench/README.md, scenario 3)
+    std::size_t chunk_size = 256 * 1024; // stream: bytes per hash job; lines: read size (bench/README.md, scenario 3)
+    std::size_t pool_slice = 256 * 1024; // a pool job hashes this much, then lets what queued behind it run (0: never)
 
     std::size_t max_line = 64 * 1024;
     std::uint64_t max_stream_bytes = std::numeric_limits<std::uint64_t>::max();

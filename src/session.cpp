@@ -58,6 +58,12 @@ namespace {
 using clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// The most one read copies, whatever --chunk-size says: a recv of megabytes
+// would keep the I/O thread from every other connection for a millisecond
+// or more. 256 KiB is ~50-100 us of copying; a bigger stream chunk is
+// filled by several reads, each a separate turn of the I/O loop.
+constexpr std::size_t max_read = 256 * 1024;
+
 // ---- The work that hops: named coroutine functions taking their inputs by
 // value (views into buffers that the session keeps alive across the co_await).
 
@@ -201,17 +207,19 @@ private:
         if (ec && ec != asio::error::eof) co_return end_quietly(ec);
         begin_request(); // an empty upload (connect, half-close) is a request too
         framing::stream_limit limit(cfg_.max_stream_bytes);
+        if (!ec) std::tie(ec, n) = co_await fill({a.get(), room(limit, cfg_.chunk_size)}, n);
+        if (ec && ec != asio::error::eof) co_return abandon(ec);
         // Up to three chunks in flight: one hashing, one queued behind it on
         // the pool, one being read (bench/README.md, scenario 3).
         constexpr std::size_t depth = 3;
         hash_pipeline pipe(co_await asio::this_coro::executor, ctx_.pool, *ctx_.pool_slots, *ctx_.stats, cfg_.hash,
-                           cfg_.inline_below, cfg_.chunk_size, depth, std::move(a));
+                           cfg_.inline_below, cfg_.chunk_size, depth, cfg_.pool_slice, std::move(a));
         pipe_ = &pipe; // for the watchdog
         struct forget {
             hash_pipeline const*& p;
             ~forget() { p = nullptr; }
         } forget_pipe{pipe_};
-        while (!ec) {
+        while (n > 0) { // a full chunk, or the last one (ec: the end of the upload)
             if (!limit.add(n)) {
                 co_await send_error(outcome::too_big, "stream longer than --max-stream-bytes (" +
                                                           std::to_string(limit.max()) + " bytes)");
@@ -220,14 +228,37 @@ private:
             busy_ = true; // waiting for a pool slot is not silence either
             co_await pipe.submit(n);
             busy_ = false;
+            if (ec) break;
             auto next = co_await pipe.next_buffer();
-            std::tie(ec, n) = co_await read_some(next);
+            std::tie(ec, n) = co_await fill(asio::buffer(next, room(limit, next.size())), 0);
+            if (ec && ec != asio::error::eof) break; // cut off: the rest is not hashed
         }
         if (ec != asio::error::eof) co_return abandon(ec); // chunks still in flight finish on their own
         std::string reply = co_await pipe.digest();
         reply.push_back('\n');
         if (co_await write(reply)) co_return;
         end_request(outcome::ok);
+    }
+
+    /// Bytes worth reading into a chunk of `size`: no more than one past the
+    /// limit, so that an upload over it is refused without waiting for more.
+    static std::size_t room(framing::stream_limit const& limit, std::size_t size)
+    {
+        auto left = limit.max() - limit.total();
+        return left >= size ? size : static_cast<std::size_t>(left) + 1;
+    }
+
+    /// Reads into `b` (whose first `filled` bytes are already read) until it
+    /// is full or the stream ends, at most max_read per read: returns the
+    /// bytes in `b` and the error (eof) that ended it early, if any.
+    asio::awaitable<std::tuple<error_code, std::size_t>> fill(asio::mutable_buffer b, std::size_t filled)
+    {
+        while (filled < b.size()) {
+            auto [ec, n] = co_await read_some(asio::buffer(static_cast<char*>(b.data()) + filled, b.size() - filled));
+            filled += n;
+            if (ec) co_return std::tuple{ec, filled};
+        }
+        co_return std::tuple{error_code{}, filled};
     }
 
     asio::awaitable<void> serve_lines()
@@ -325,7 +356,7 @@ private:
         touch();
         for (;;) {
             buf = std::make_unique_for_overwrite<char[]>(size);
-            auto [ec, n] = descriptor_io::try_receive(fd_, asio::buffer(buf.get(), size));
+            auto [ec, n] = descriptor_io::try_receive(fd_, asio::buffer(buf.get(), std::min(size, max_read)));
             if (!descriptor_io::would_block(ec)) {
                 touch();
                 co_return std::tuple{ec, n};
@@ -352,6 +383,7 @@ private:
     /// queue, so a fast uploader cannot keep the I/O thread to itself.
     asio::awaitable<std::tuple<error_code, std::size_t>> read_some(asio::mutable_buffer b, bool refresh = true)
     {
+        b = asio::buffer(b, max_read);
         if (refresh) touch();
         if (!sock_ && !tried_second_read_) {
             tried_second_read_ = true;

@@ -113,6 +113,29 @@ TEST(StreamProtocol, PipelinedChunksStayInOrderWithInlineOnesBetween)
     }
 }
 
+// With --chunk-size 64M a 64 MiB upload is one hash job on a one-thread
+// pool. A small request that comes while that job is queued or running
+// still gets its reply (the job yields to the pool's queue every
+// --pool-slice: include/hashsrv/time_slice.hpp), and the upload its digest.
+TEST(StreamProtocol, ProbeIsAnsweredWhileA64MiBChunkIsHashed)
+{
+    server_process srv({"--protocol", "stream", "--chunk-size", "64M", "--threads", "1"});
+    auto data = byte_source(11).bytes(64U << 20);
+    auto upload_fd = connect_to(srv.port());
+    ASSERT_TRUE(upload_fd);
+    // Returns once the kernel took the last byte: the server has read most
+    // of the chunk by then, and hashes it as soon as it is full.
+    ASSERT_TRUE(send_all(upload_fd.get(), data));
+    auto probe = connect_to(srv.port());
+    ASSERT_TRUE(probe);
+    ASSERT_TRUE(send_all(probe.get(), "hello world\n"));
+    shutdown_write(probe.get());
+    EXPECT_EQ(read_until_eof(probe.get(), 60s).data, "782e1488cd5a68b7\n");
+    shutdown_write(upload_fd.get());
+    auto r = read_until_eof(upload_fd.get(), 120s);
+    EXPECT_EQ(r.data, hex16(reference_fnv1a(data)) + "\n");
+}
+
 TEST(StreamProtocol, HelloWorldAndPlainRequests)
 {
     server_process srv({"--protocol", "stream"});

@@ -73,6 +73,7 @@ TEST(Options, DefaultsWithJustAPort)
     EXPECT_EQ(cfg.max_inflight, d.max_inflight);
     EXPECT_EQ(cfg.inline_below, d.inline_below);
     EXPECT_EQ(cfg.chunk_size, d.chunk_size);
+    EXPECT_EQ(cfg.pool_slice, 256U * 1024);
     EXPECT_EQ(cfg.max_line, 64U * 1024); // the documented default, 64 KiB
     EXPECT_EQ(cfg.max_stream_bytes, std::numeric_limits<std::uint64_t>::max()); // unlimited
     EXPECT_EQ(cfg.max_connections, 10000U);
@@ -88,6 +89,7 @@ TEST(Options, EveryOption)
 {
     auto cfg = parse_ok({"--protocol", "lines", "--hash", "sha256", "--bind", "127.0.0.1", "--threads", "8",
                          "--pool-policy", "normal", "--io-threads", "2", "--max-inflight", "16", "--inline-below", "1K", "--chunk-size", "128K",
+                         "--pool-slice", "0",
                          "--max-line", "100", "--max-stream-bytes", "1M", "--max-connections", "5",
                          "--idle-timeout", "2.5", "--shutdown-timeout", "0.25", "--metrics-port", "9100",
                          "--log-level", "debug", "4242"});
@@ -101,6 +103,7 @@ TEST(Options, EveryOption)
     EXPECT_EQ(cfg.max_inflight, 16U);
     EXPECT_EQ(cfg.inline_below, 1024U);
     EXPECT_EQ(cfg.chunk_size, 128U * 1024);
+    EXPECT_EQ(cfg.pool_slice, 0U);
     EXPECT_EQ(cfg.max_line, 100U);
     EXPECT_EQ(cfg.max_stream_bytes, 1024U * 1024);
     EXPECT_EQ(cfg.max_connections, 5U);
@@ -200,6 +203,7 @@ TEST(Options, BadValuesAreClearErrors)
         {{"--inline-below", "1Q", "1"}, "--inline-below"},
         {{"--chunk-size", "100", "1"}, "--chunk-size"},
         {{"--chunk-size", "65M", "1"}, "--chunk-size"},
+        {{"--pool-slice", "1Q", "1"}, "--pool-slice"},
         {{"--max-line", "0", "1"}, "--max-line"},
         {{"--max-line", "2G", "1"}, "--max-line"},
         {{"--max-stream-bytes", "lots", "1"}, "--max-stream-bytes"},
