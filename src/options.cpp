@@ -132,14 +132,23 @@ std::uint64_t parse_size(std::string_view text)
     return v * scale;
 }
 
-std::chrono::milliseconds parse_seconds(std::string_view text)
+namespace {
+
+double parse_seconds_exact(std::string_view text)
 {
     double v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(v) || v < 0 ||
         v > 1e9)
         throw std::invalid_argument("expected seconds (like 30 or 0.5), got '" + std::string(text) + "'");
-    return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(v * 1000)));
+    return v;
+}
+
+} // namespace
+
+std::chrono::milliseconds parse_seconds(std::string_view text)
+{
+    return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(parse_seconds_exact(text) * 1000)));
 }
 
 std::variant<config, early_exit> parse_command_line(int argc, char const* const* argv)
@@ -260,6 +269,9 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
         auto ms = with_option_name("--max-stream-bytes", [&] { return parse_size(max_stream); });
         cfg.max_stream_bytes = ms == 0 ? config{}.max_stream_bytes : ms;
         cfg.idle_timeout = with_option_name("--idle-timeout", [&] { return parse_seconds(idle); });
+        // Rounded to 0 ms it would mean "never": the opposite of what was asked.
+        if (auto exact = parse_seconds_exact(idle); exact > 0 && exact < 0.001)
+            throw std::invalid_argument("--idle-timeout: must be 0 (never) or at least 0.001 (1 ms), got " + idle);
         cfg.shutdown_timeout = with_option_name("--shutdown-timeout", [&] { return parse_seconds(shutdown); });
         if (!metrics_port.empty())
             cfg.metrics_port = with_option_name("--metrics-port", [&] { return parse_port(metrics_port); });

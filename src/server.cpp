@@ -9,6 +9,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,8 +17,7 @@
 #include <algorithm>
 #include <csignal>
 #include <iostream>
-#include <thread>
-#include <vector>
+#include <system_error>
 
 namespace hashsrv {
 
@@ -75,7 +75,7 @@ tcp::acceptor make_acceptor(asio::io_context& ioc, session_strand const& strand,
 server::server(asio::io_context& ioc, asio::thread_pool& pool, config const& cfg, metrics& stats)
     : ioc_(ioc), pool_(pool), cfg_(cfg), stats_(stats), strand_(asio::make_strand(ioc)),
       acceptor_(make_acceptor(ioc, strand_, cfg)), protocol_(acceptor_.local_endpoint().protocol()),
-      signals_(strand_, SIGINT, SIGTERM), slot_free_(strand_), drained_(strand_), pool_slots_(strand_, cfg.max_inflight)
+      signals_(strand_, SIGINT, SIGTERM, SIGHUP), slot_free_(strand_), drained_(strand_), pool_slots_(strand_, cfg.max_inflight)
 {
 }
 
@@ -99,6 +99,11 @@ asio::awaitable<void> server::signal_loop()
     for (;;) {
         auto [ec, sig] = co_await signals_.async_wait(use_tuple);
         if (ec) co_return; // cancelled once the drain is over
+        if (sig == SIGHUP) {
+            // Its default action would end the process at once, without a drain.
+            log::info("received SIGHUP: nothing to reload; going on");
+            continue;
+        }
         log::info("received signal {}", sig);
         begin_shutdown(); // may finish the drain at once, before we wait again
         if (drain_over_) co_return;
@@ -222,14 +227,58 @@ void server::force_close_all()
     for (auto& [id, ctl] : sessions_) ctl->force_close();
 }
 
+namespace {
+
+/// Starts the pool's threads and the I/O threads beyond the calling one.
+/// Thread creation is the one failure of a valid command line that cannot be
+/// checked earlier: it is reported like a port that cannot be bound.
+bool start_threads(config const& cfg, asio::io_context& ioc, asio::thread_pool& pool, thread_group& pool_threads,
+                   thread_group& io_threads)
+{
+    try {
+        pool_threads.start(cfg.threads, [&pool] { pool.attach(); });
+    } catch (std::system_error const& e) {
+        std::cerr << "hash_server: cannot start " << cfg.threads << " hash threads (--threads): " << e.code().message()
+                  << "\n";
+        return false;
+    }
+    try {
+        io_threads.start(cfg.io_threads - 1, [&ioc] {
+            name_this_thread("hash-io");
+            ioc.run();
+        });
+    } catch (std::system_error const& e) {
+        std::cerr << "hash_server: cannot start " << cfg.io_threads << " I/O threads (--io-threads): "
+                  << e.code().message() << "\n";
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
 int run(config const& cfg)
 {
     log::set_level(cfg.level);
+    // A closed stderr or stdout (`hash_server 2>&1 | tee log`, tee gone) must
+    // not end the process: the write fails and the log line is lost.
+    std::signal(SIGPIPE, SIG_IGN);
     // Declared in this order on purpose: the pool's jobs resume on the
     // io_context, so the io_context must outlive the pool (and run() returns
-    // before join()). The other order is a use-after-free.
+    // before the pool is waited for). The other order is a use-after-free.
     asio::io_context ioc;
-    asio::thread_pool pool(cfg.threads);
+    auto io_work = asio::make_work_guard(ioc); // the I/O threads wait for the server to start
+    // A pool with no threads of its own: ours attach to it. thread_pool(n)
+    // cannot undo the threads it started when one of them fails; ours can.
+    asio::thread_pool pool(0);
+    thread_group pool_threads, io_threads;
+    auto abandon = [&] {
+        io_work.reset();
+        ioc.stop();
+        pool.stop();
+        return 1; // the thread groups join as they go out of scope
+    };
+    if (!start_threads(cfg, ioc, pool, pool_threads, io_threads)) return abandon();
     settle_pool_threads(pool, cfg.threads, cfg.pool_sched);
     metrics stats;
     std::unique_ptr<server> srv;
@@ -239,8 +288,7 @@ int run(config const& cfg)
         if (cfg.metrics_port) web = std::make_unique<metrics_endpoint>(ioc, cfg, stats);
     } catch (boost::system::system_error const& e) {
         std::cerr << "hash_server: " << e.what() << "\n";
-        pool.join();
-        return 1;
+        return abandon();
     }
     std::cout << "Hash server listening on port " << srv->port() << std::endl; // flushed: tests wait for it
     if (web) {
@@ -250,16 +298,11 @@ int run(config const& cfg)
         web->start();
     }
     srv->start();
-
-    std::vector<std::thread> io_threads;
-    for (std::size_t i = 1; i < cfg.io_threads; ++i)
-        io_threads.emplace_back([&ioc] {
-            name_this_thread("hash-io");
-            ioc.run();
-        });
+    io_work.reset();
     ioc.run();
-    for (auto& t : io_threads) t.join();
-    pool.join();
+    io_threads.join();
+    pool.wait(); // jobs still queued finish; then the attached threads return
+    pool_threads.join();
     if (srv->forced_closes() > 0) return 3;
     return 0;
 }

@@ -55,6 +55,16 @@ TEST(Arguments, BadOptionValuesFailBeforeListening)
     expect_usage_error({"--no-such-option", "0"}, "--no-such-option");
 }
 
+// Rounded to whole milliseconds these would be 0, which means "never".
+TEST(Arguments, IdleTimeoutBelowOneMillisecondIsAnError)
+{
+    expect_usage_error({"--idle-timeout", "0.0004", "0"}, "--idle-timeout");
+    expect_usage_error({"--idle-timeout", "0.0009", "0"}, "--idle-timeout");
+    server_process one_ms({"--idle-timeout", "0.001"}); // throws unless it starts
+    server_process never({"--idle-timeout", "0"});
+    EXPECT_TRUE(one_ms.running() && never.running());
+}
+
 TEST(Arguments, HelpListsTheOptionsAndExitsZero)
 {
     auto r = run_to_exit({"--help"}, 20s);
