@@ -158,7 +158,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     std::string proto = "oneshot", hash = "fnv1a", level = "info", pool_sched = "batch";
     std::string threads = "auto", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "256K";
     std::string max_line = "64K", max_stream = "0", max_conn = "10000", idle = "30", shutdown = "10";
-    std::string bind, metrics_port;
+    std::string bind, metrics_port, metrics_bind = cfg.metrics_bind;
 
     CLI::App app{"A TCP hash server: each request's bytes are hashed on a thread pool while the\n"
                  "I/O thread goes on serving other connections; the reply is the digest in hex.",
@@ -219,8 +219,12 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
                    "seconds that requests in progress get to finish after SIGTERM")
         ->capture_default_str()
         ->type_name("SECONDS");
-    app.add_option("--metrics-port", metrics_port, "serve Prometheus metrics at http://<bind>:PORT/metrics")
+    app.add_option("--metrics-port", metrics_port, "serve Prometheus metrics at http://<metrics-bind>:PORT/metrics")
         ->type_name("PORT");
+    app.add_option("--metrics-bind", metrics_bind,
+                   "address the metrics listen on (:: or 0.0.0.0: every address; --bind does not move them)")
+        ->capture_default_str()
+        ->type_name("ADDRESS");
     app.add_option("--log-level", level, "error | warn | info | debug")->capture_default_str()
         ->type_name("LEVEL");
 
@@ -255,6 +259,14 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
             if (ec) throw std::invalid_argument("--bind: expected an IPv4 or IPv6 address, got '" + bind + "'");
         }
         cfg.bind = bind;
+        {
+            boost::system::error_code ec;
+            boost::asio::ip::make_address(metrics_bind, ec);
+            if (ec)
+                throw std::invalid_argument("--metrics-bind: expected an IPv4 or IPv6 address, got '" +
+                                            metrics_bind + "'");
+        }
+        cfg.metrics_bind = metrics_bind;
         cfg.io_threads = parse_count(io_threads, "--io-threads", 1, 1024);
         cfg.threads = threads == "auto" ? auto_pool_threads(cfg.io_threads) : parse_count(threads, "--threads", 1, 1024);
         cfg.max_inflight = parse_count(max_inflight, "--max-inflight", 1, 1 << 20);

@@ -42,6 +42,7 @@ struct config {
     std::chrono::milliseconds shutdown_timeout{10'000};
 
     std::optional<std::uint16_t> metrics_port;
+    std::string metrics_bind = "127.0.0.1"; // metrics are for the host (or a scraper it lets in)
     log_level level = log_level::info;
 };
 
