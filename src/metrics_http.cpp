@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "metrics.hpp"
+#include "server.hpp" // listen_error
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -69,8 +70,10 @@ tcp::acceptor make_acceptor(session_strand const& strand, config const& cfg)
     try {
         listen_on(acc, ep);
     } catch (boost::system::system_error const& e) {
-        throw boost::system::system_error(e.code(), "cannot listen for metrics on " + ep.address().to_string() +
-                                                        " port " + std::to_string(port));
+        error_code ignored;
+        acc.close(ignored);
+        throw listen_error(e.code(), "cannot listen for metrics on " + ep.address().to_string() + " port " +
+                                         std::to_string(port));
     }
     return acc;
 }

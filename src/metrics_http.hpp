@@ -25,7 +25,7 @@ struct metrics;
 class metrics_endpoint {
 public:
     /// Binds --metrics-bind on --metrics-port and listens at once;
-    /// throws boost::system::system_error if it cannot.
+    /// throws listen_error if it cannot.
     metrics_endpoint(boost::asio::io_context& ioc, config const& cfg, metrics const& stats);
 
     /// The port actually bound (differs from the configured one when that was 0).

@@ -158,6 +158,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     std::string proto = "oneshot", hash = "fnv1a", level = "info", pool_sched = "batch";
     std::string threads = "auto", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "256K";
     std::string max_line = "64K", max_stream = "0", max_conn = "10000", idle = "30", shutdown = "10";
+    std::string per_client = "0";
     std::string bind, metrics_port, metrics_bind = cfg.metrics_bind;
 
     CLI::App app{"A TCP hash server: each request's bytes are hashed on a thread pool while the\n"
@@ -212,6 +213,11 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     app.add_option("--max-connections", max_conn, "connections served at once; more wait in the backlog")
         ->capture_default_str()
         ->type_name("N");
+    app.add_option("--max-connections-per-client", per_client,
+                   "connections served at once from one source address; more are refused with an\n"
+                   "ERR line (0: no limit)")
+        ->capture_default_str()
+        ->type_name("N");
     app.add_option("--idle-timeout", idle, "seconds a connection may stay silent (0: forever)")
         ->capture_default_str()
         ->type_name("SECONDS");
@@ -237,12 +243,21 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     } catch (CLI::ParseError const& e) {
         return early_exit{1, std::string("hash_server: ") + e.what() + "\n" + usage};
     }
-    if (auto extra = app.remaining(); !extra.empty()) {
-        std::string words;
-        for (auto const& w : extra) words += " '" + w + "'";
-        return early_exit{1, "hash_server: unexpected argument(s):" + words + "\n" + usage};
+    std::string words;
+    bool separator_seen = false;
+    for (auto const& w : app.remaining()) {
+        if (w == "--" && !separator_seen) { // the usual end of options: `hash_server -- 8080`
+            separator_seen = true;
+            continue;
+        }
+        words += " '" + w + "'";
     }
-    if (port.empty()) return early_exit{1, usage};
+    if (!words.empty()) return early_exit{1, "hash_server: unexpected argument(s):" + words + "\n" + usage};
+    if (app.count("port") == 0) return early_exit{1, usage};
+    // Given but empty ('' from a script's unset variable) is an error, not "not set".
+    for (char const* name : {"--bind", "--metrics-port", "--metrics-bind"})
+        if (app.count(name) > 0 && app.get_option(name)->as<std::string>().empty())
+            return early_exit{1, std::string("hash_server: ") + name + ": empty value\n" + usage};
 
     try {
         cfg.port = with_option_name("port", [&] { return parse_port(port); });
@@ -271,6 +286,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
         cfg.threads = threads == "auto" ? auto_pool_threads(cfg.io_threads) : parse_count(threads, "--threads", 1, 1024);
         cfg.max_inflight = parse_count(max_inflight, "--max-inflight", 1, 1 << 20);
         cfg.max_connections = parse_count(max_conn, "--max-connections", 1, 10'000'000);
+        cfg.max_per_client = parse_count(per_client, "--max-connections-per-client", 0, 10'000'000);
         cfg.inline_below = with_option_name("--inline-below", [&] { return parse_size(inline_below); });
         cfg.chunk_size = with_option_name("--chunk-size", [&] { return parse_size(chunk); });
         if (cfg.chunk_size < 512 || cfg.chunk_size > (64U << 20))

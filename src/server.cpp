@@ -18,6 +18,10 @@
 #include <csignal>
 #include <iostream>
 #include <system_error>
+#include <utility>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace hashsrv {
 
@@ -29,6 +33,7 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::milliseconds accept_backoff{100};
+using clock = std::chrono::steady_clock;
 
 std::string describe(tcp::endpoint const& ep)
 {
@@ -49,7 +54,7 @@ void listen_on(tcp::acceptor& acc, tcp::endpoint const& ep)
     } catch (boost::system::system_error const& e) {
         error_code ignored;
         acc.close(ignored);
-        throw boost::system::system_error(e.code(), "cannot listen on " + describe(ep));
+        throw listen_error(e.code(), "cannot listen on " + describe(ep));
     }
 }
 
@@ -62,8 +67,8 @@ tcp::acceptor make_acceptor(asio::io_context& ioc, session_strand const& strand,
     }
     try {
         listen_on(acc, {tcp::v6(), cfg.port});
-    } catch (boost::system::system_error const& e) {
-        if (e.code() != asio::error::address_family_not_supported) throw;
+    } catch (listen_error const& e) {
+        if (e.code != asio::error::address_family_not_supported) throw;
         listen_on(acc, {tcp::v4(), cfg.port}); // a host without IPv6
     }
     (void)ioc;
@@ -113,6 +118,8 @@ asio::awaitable<void> server::signal_loop()
 asio::awaitable<void> server::accept_loop()
 {
     asio::steady_timer backoff(strand_);
+    std::size_t failed_accepts = 0; // in the current burst of accept errors
+    auto burst_began = clock::now();
     for (;;) {
         while (active_.load() >= cfg_.max_connections && !stopping_) {
             slot_free_.expires_at(asio::steady_timer::time_point::max());
@@ -131,12 +138,20 @@ asio::awaitable<void> server::accept_loop()
         if (ec == asio::error::connection_aborted || ec.value() == EPROTO) continue; // gone before accepted
         if (ec) {
             // EMFILE and friends: the tutorial's loop broke here and never
-            // accepted again. Ours waits for descriptors to be freed.
-            stats_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-            log::warn("accept failed: {}; retrying in {} ms", ec.message(), accept_backoff.count());
+            // accepted again. Ours waits for descriptors to be freed, and
+            // logs a burst of failures once, not every retry.
+            stats_.accept_errors.fetch_add(1, std::memory_order_relaxed);
+            if (failed_accepts++ == 0) {
+                burst_began = clock::now();
+                log::warn("accept failed: {}; retrying every {} ms", ec.message(), accept_backoff.count());
+            }
             backoff.expires_after(accept_backoff);
             co_await backoff.async_wait(use_tuple);
             continue;
+        }
+        if (failed_accepts > 0) {
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - burst_began).count();
+            log::info("accepting again after {} failed accepts in {} ms", std::exchange(failed_accepts, 0), ms);
         }
         spawn_session(fd);
     }
@@ -144,10 +159,16 @@ asio::awaitable<void> server::accept_loop()
 
 void server::spawn_session(int fd)
 {
+    auto client = cfg_.max_per_client > 0 ? client_address(fd) : std::string{};
     auto ctl = std::make_shared<session_control>(asio::make_strand(ioc_));
     std::uint64_t id = 0;
     {
         std::lock_guard lock(mutex_);
+        if (!client.empty()) {
+            auto& held = per_client_[client];
+            if (held >= cfg_.max_per_client) return refuse(fd, client);
+            ++held;
+        }
         id = next_id_++;
         sessions_.emplace(id, ctl);
         active_.fetch_add(1);
@@ -155,7 +176,7 @@ void server::spawn_session(int fd)
     stats_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
     stats_.connections_active.fetch_add(1, std::memory_order_relaxed);
     session_context ctx{&cfg_, protocol_, pool_.get_executor(), &pool_slots_, &stats_, &stopping_};
-    asio::co_spawn(ctl->strand, run_session(fd, ctl, ctx), [this, id](std::exception_ptr e) {
+    asio::co_spawn(ctl->strand, run_session(fd, ctl, ctx), [this, id, client](std::exception_ptr e) {
         if (e) {
             try {
                 std::rethrow_exception(e);
@@ -163,16 +184,41 @@ void server::spawn_session(int fd)
                 log::error("session ended by an exception: {}", ex.what());
             }
         }
-        session_ended(id);
+        session_ended(id, client);
     });
 }
 
-void server::session_ended(std::uint64_t id)
+std::string server::client_address(int fd)
+{
+    tcp::endpoint ep;
+    auto size = static_cast<socklen_t>(ep.capacity());
+    if (::getpeername(fd, ep.data(), &size) != 0) return "?";
+    ep.resize(size);
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string(); // one key per client
+    return a.to_string();
+}
+
+void server::refuse(int fd, std::string const& client)
+{
+    stats_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+    log::debug("{}: refused: {} connections from it already (--max-connections-per-client)", client,
+               cfg_.max_per_client);
+    static constexpr std::string_view notice = "ERR too many connections from your address\n";
+    descriptor_io::try_send(fd, asio::buffer(notice));
+    ::close(fd);
+}
+
+void server::session_ended(std::uint64_t id, std::string const& client)
 {
     std::size_t was = 0;
     {
         std::lock_guard lock(mutex_);
         sessions_.erase(id);
+        if (!client.empty()) {
+            auto it = per_client_.find(client);
+            if (it != per_client_.end() && --it->second == 0) per_client_.erase(it);
+        }
         was = active_.fetch_sub(1);
     }
     stats_.connections_active.fetch_sub(1, std::memory_order_relaxed);
@@ -286,7 +332,7 @@ int run(config const& cfg)
     try {
         srv = std::make_unique<server>(ioc, pool, cfg, stats);
         if (cfg.metrics_port) web = std::make_unique<metrics_endpoint>(ioc, cfg, stats);
-    } catch (boost::system::system_error const& e) {
+    } catch (listen_error const& e) {
         std::cerr << "hash_server: " << e.what() << "\n";
         return abandon();
     }
