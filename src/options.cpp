@@ -166,8 +166,9 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
                  "hash_server"};
     app.set_version_flag("--version", "hash_server " HASHSRV_VERSION);
     app.footer("Sizes take K, M and G suffixes (powers of 1024); seconds take fractions (0.5).\n"
-               "Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 for a bad command line or a\n"
-               "port that cannot be bound, 3 when the shutdown timeout cut requests off.\n"
+               "Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 for a bad command line, a\n"
+               "port that cannot be bound or a thread that cannot be created, 3 when the shutdown\n"
+               "timeout cut requests off. SIGHUP is logged and ignored.\n"
                "Example: hash_server --protocol lines --hash xxh3 8080");
     app.add_option("port", port, "TCP port to listen on (0: any free port, shown in the banner)")
         ->type_name("PORT");
@@ -218,7 +219,9 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
                    "ERR line (0: no limit)")
         ->capture_default_str()
         ->type_name("N");
-    app.add_option("--idle-timeout", idle, "seconds a connection may stay silent (0: forever)")
+    app.add_option("--idle-timeout", idle,
+                   "seconds a connection may stay silent (0: forever, else at least 0.001); a client\n"
+                   "taking our replies is not silent")
         ->capture_default_str()
         ->type_name("SECONDS");
     app.add_option("--shutdown-timeout", shutdown,
