@@ -442,12 +442,14 @@ private:
         co_return std::tuple<error_code, R...>{asio::error::timed_out, R{}...};
     }
 
-    /// `sent` bytes of `data` are in the socket.
+    /// `sent` bytes of `data` are in the socket. A write done at once (the
+    /// usual case) costs no system call here.
     void progress(std::string_view data, std::size_t sent)
     {
-        if (sent > 0) touch();
-        torn_ = sent > 0 && sent < data.size() && data[sent - 1] != '\n';
         writing_ = sent < data.size();
+        torn_ = writing_ && sent > 0 && data[sent - 1] != '\n';
+        if (!writing_) return;
+        if (sent > 0) touch();
         in_flight_ = descriptor_io::unacknowledged(fd_);
     }
 
