@@ -72,8 +72,8 @@ tcp::acceptor make_acceptor(session_strand const& strand, config const& cfg)
     } catch (boost::system::system_error const& e) {
         error_code ignored;
         acc.close(ignored);
-        throw listen_error(e.code(), "cannot listen for metrics on " + ep.address().to_string() + " port " +
-                                         std::to_string(port));
+        throw listen_error(e.code(), "cannot listen for metrics on port " + std::to_string(port) + " of " +
+                                         ep.address().to_string() + " (--metrics-bind)");
     }
     return acc;
 }
