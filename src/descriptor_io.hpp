@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <tuple>
 
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -65,6 +66,14 @@ inline std::size_t unread(int fd)
 {
     int n = 0;
     if (::ioctl(fd, FIONREAD, &n) != 0 || n < 0) return 0;
+    return static_cast<std::size_t>(n);
+}
+
+/// Bytes written and not yet acknowledged by the peer (0 when it cannot tell).
+inline std::size_t unacknowledged(int fd)
+{
+    int n = 0;
+    if (::ioctl(fd, SIOCOUTQ, &n) != 0 || n < 0) return 0;
     return static_cast<std::size_t>(n);
 }
 

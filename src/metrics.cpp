@@ -55,8 +55,11 @@ std::string metrics::render(config const& cfg) const
     family("hash_server_connections_accepted_total", "counter", "Connections accepted.");
     fmt::format_to(it, "hash_server_connections_accepted_total {}\n", load(connections_accepted));
     family("hash_server_connections_rejected_total", "counter",
-           "Accepts that failed (descriptors exhausted and the like).");
+           "Connections refused at once: over --max-connections-per-client.");
     fmt::format_to(it, "hash_server_connections_rejected_total {}\n", load(connections_rejected));
+    family("hash_server_accept_errors_total", "counter",
+           "Accepts that failed (descriptors exhausted, ...) and were retried after a back-off.");
+    fmt::format_to(it, "hash_server_accept_errors_total {}\n", load(accept_errors));
     family("hash_server_connections_active", "gauge", "Connections being served.");
     fmt::format_to(it, "hash_server_connections_active {}\n", load(connections_active));
 

@@ -36,7 +36,8 @@ struct metrics {
     using gauge = std::atomic<std::int64_t>;
 
     counter connections_accepted{0};
-    counter connections_rejected{0}; // accept failed (descriptors exhausted, ...)
+    counter connections_rejected{0}; // refused: over --max-connections-per-client
+    counter accept_errors{0};        // accept failed (descriptors exhausted, ...) and was retried
     gauge connections_active{0};
     std::array<counter, static_cast<std::size_t>(outcome::count_)> requests{};
     counter bytes_hashed{0};

@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "metrics.hpp"
+#include "server.hpp" // listen_error
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -17,6 +18,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/version.hpp>
 
+#include <algorithm>
+#include <array>
 #include <exception>
 #include <string>
 
@@ -35,10 +38,14 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // A scrape request is a request line and a few headers. Anything bigger is
 // not Prometheus, and must not make us buffer it.
 constexpr std::size_t max_request_bytes = 8 * 1024;
-// A silent HTTP client (or a keep-alive one between scrapes) may not hold a
-// connection longer than this; Prometheus scrapes far more often.
+// A keep-alive client between scrapes may not hold a connection longer than
+// this; Prometheus scrapes far more often.
 constexpr std::chrono::seconds http_idle_timeout{60};
-// Scrapers are few; a flood of connections is closed at once rather than served.
+// A request must arrive whole this soon after its first byte (or after the
+// connect): a client that trickles its headers holds a slot no longer.
+constexpr std::chrono::seconds header_deadline{5};
+// Scrapers are few. At this many connections the oldest idle one is closed to
+// make room for a newcomer; when none is idle, newcomers wait in the backlog.
 constexpr std::size_t max_http_connections = 64;
 constexpr std::chrono::milliseconds accept_backoff{100};
 
@@ -54,26 +61,19 @@ void listen_on(tcp::acceptor& acc, tcp::endpoint const& ep)
     acc.listen();
 }
 
-/// The same addresses as the hash port: --bind, or every IPv6 and IPv4 address.
+/// --metrics-bind (loopback unless told otherwise), on --metrics-port.
 tcp::acceptor make_acceptor(session_strand const& strand, config const& cfg)
 {
     tcp::acceptor acc(strand);
     auto port = cfg.metrics_port.value_or(0);
+    tcp::endpoint ep{asio::ip::make_address(cfg.metrics_bind), port};
     try {
-        if (!cfg.bind.empty()) {
-            listen_on(acc, {asio::ip::make_address(cfg.bind), port});
-            return acc;
-        }
-        try {
-            listen_on(acc, {tcp::v6(), port});
-        } catch (boost::system::system_error const& e) {
-            if (e.code() != asio::error::address_family_not_supported) throw;
-            error_code ignored;
-            acc.close(ignored);
-            listen_on(acc, {tcp::v4(), port}); // a host without IPv6
-        }
+        listen_on(acc, ep);
     } catch (boost::system::system_error const& e) {
-        throw boost::system::system_error(e.code(), "cannot listen for metrics on port " + std::to_string(port));
+        error_code ignored;
+        acc.close(ignored);
+        throw listen_error(e.code(), "cannot listen for metrics on port " + std::to_string(port) + " of " +
+                                         ep.address().to_string() + " (--metrics-bind)");
     }
     return acc;
 }
@@ -85,14 +85,23 @@ bool is_metrics_path(beast::string_view target)
     return path == "/metrics";
 }
 
-http::response<http::string_body> respond(http::request<http::empty_body> const& req, metrics const& stats,
-                                          config const& cfg)
+http::response<http::string_body> plain(http::status status, unsigned version, bool keep_alive, std::string body)
 {
-    http::response<http::string_body> res;
-    res.version(req.version());
-    res.keep_alive(req.keep_alive());
+    http::response<http::string_body> res{status, version};
+    res.keep_alive(keep_alive);
     res.set(http::field::server, "hash_server/" HASHSRV_VERSION);
     res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.body() = std::move(body);
+    return res;
+}
+
+/// `req` is a request's header; a body after it (a POST's) is never read, so
+/// such a request is answered and the connection closed.
+http::response<http::string_body> respond(http::request_parser<http::empty_body> const& parser, metrics const& stats,
+                                          config const& cfg)
+{
+    auto const& req = parser.get();
+    auto res = plain(http::status::ok, req.version(), req.keep_alive() && parser.is_done(), {});
     if (!is_metrics_path(req.target())) {
         res.result(http::status::not_found);
         res.body() = "not found: the metrics are at /metrics\n";
@@ -130,7 +139,8 @@ void log_failure(std::exception_ptr e)
 } // namespace
 
 metrics_endpoint::metrics_endpoint(asio::io_context& ioc, config const& cfg, metrics const& stats)
-    : cfg_(cfg), stats_(stats), strand_(asio::make_strand(ioc)), acceptor_(make_acceptor(strand_, cfg))
+    : cfg_(cfg), stats_(stats), strand_(asio::make_strand(ioc)), acceptor_(make_acceptor(strand_, cfg)),
+      room_(strand_)
 {
 }
 
@@ -152,52 +162,100 @@ void metrics_endpoint::close_all()
     stopped_ = true;
     error_code ignored;
     acceptor_.close(ignored);
-    for (auto* stream : connections_) stream->socket().close(ignored);
+    room_.cancel();
+    for (auto& c : connections_) c.stream->socket().close(ignored);
 }
 
 asio::awaitable<void> metrics_endpoint::accept_loop()
 {
     asio::steady_timer backoff(strand_);
     while (!stopped_) {
+        // A newcomer is there before room is made for it: an idle scrape
+        // connection is closed only for a client that is waiting.
+        auto [wec] = co_await acceptor_.async_wait(tcp::acceptor::wait_read, use_tuple);
+        if (stopped_) co_return;
+        co_await make_room();
+        if (stopped_) co_return;
         auto [ec, sock] = co_await acceptor_.async_accept(use_tuple);
         if (stopped_) co_return;
+        (void)wec;
         if (ec) {
             log::debug("metrics: accept failed: {}", ec.message());
             backoff.expires_after(accept_backoff);
             co_await backoff.async_wait(use_tuple);
             continue;
         }
-        if (connections_.size() >= max_http_connections) {
-            log::debug("metrics: {} connections open already; closing a new one", connections_.size());
-            continue; // the socket closes as it goes out of scope
-        }
         asio::co_spawn(strand_, serve(std::move(sock)), log_failure);
     }
+}
+
+asio::awaitable<void> metrics_endpoint::make_room()
+{
+    while (connections_.size() >= max_http_connections && !stopped_) {
+        // The list is in accept order: the first idle one is the oldest.
+        auto idle = std::find_if(connections_.begin(), connections_.end(), [](auto const& c) { return c.idle; });
+        if (idle != connections_.end()) {
+            log::debug("metrics: {} connections open; closing the oldest idle one", connections_.size());
+            idle->idle = false; // evicted once
+            idle->stream->cancel();
+        }
+        // Woken when a connection ends or becomes idle.
+        room_.expires_at(asio::steady_timer::time_point::max());
+        co_await room_.async_wait(use_tuple);
+    }
+}
+
+/// Waits for the first byte of a request; the connection is idle (and may be
+/// evicted) meanwhile. False when the connection is over.
+asio::awaitable<bool> metrics_endpoint::await_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                                      connection_entry& self, bool first)
+{
+    if (buffer.size() > 0) co_return true; // pipelined after the last request
+    self.idle = true;
+    room_.cancel();
+    stream.expires_after(first ? std::chrono::seconds(header_deadline) : http_idle_timeout);
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(max_request_bytes), use_tuple);
+    buffer.commit(n);
+    self.idle = false;
+    if (ec && !ordinary_end(ec)) log::debug("metrics: {}", ec.message());
+    co_return !ec && !stopped_;
 }
 
 asio::awaitable<void> metrics_endpoint::serve(tcp::socket sock)
 {
     beast::tcp_stream stream(std::move(sock));
-    auto self = connections_.insert(connections_.end(), &stream);
+    auto self = connections_.insert(connections_.end(), connection_entry{&stream, false});
     struct forget {
-        std::list<beast::tcp_stream*>& list;
-        std::list<beast::tcp_stream*>::iterator it;
-        ~forget() { list.erase(it); }
-    } registration{connections_, self};
+        metrics_endpoint& ep;
+        std::list<connection_entry>::iterator it;
+        ~forget()
+        {
+            ep.connections_.erase(it);
+            ep.room_.cancel();
+        }
+    } registration{*this, self};
 
     beast::flat_buffer buffer(max_request_bytes);
-    for (;;) {
+    bool unread_input = false; // a request body or header we did not read
+    for (bool first = true; co_await await_request(stream, buffer, *self, first); first = false) {
         http::request_parser<http::empty_body> parser;
         parser.header_limit(max_request_bytes);
-        stream.expires_after(http_idle_timeout);
-        auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        stream.expires_after(header_deadline);
+        auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
         (void)n;
-        if (ec) {
+        http::response<http::string_body> res;
+        if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+            res = plain(http::status::request_header_fields_too_large, 11, false, "request header too large\n");
+            res.prepare_payload();
+            unread_input = true;
+        } else if (ec) {
             if (!ordinary_end(ec)) log::debug("metrics: bad request: {}", ec.message());
             break;
+        } else {
+            res = respond(parser, stats_, cfg_);
+            unread_input = !parser.is_done();
         }
-        auto res = respond(parser.get(), stats_, cfg_);
-        stream.expires_after(http_idle_timeout);
+        stream.expires_after(header_deadline);
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
         (void)wn;
         if (wec) {
@@ -208,7 +266,22 @@ asio::awaitable<void> metrics_endpoint::serve(tcp::socket sock)
     }
     error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (unread_input && !stopped_) co_await discard_input(stream);
     stream.socket().close(ignored);
+}
+
+/// Bytes left unread would make close() send a reset, which can destroy the
+/// reply in flight (a 431, a 405 to a POST): read and drop some, briefly.
+asio::awaitable<void> metrics_endpoint::discard_input(beast::tcp_stream& stream)
+{
+    std::array<char, 4096> sink{};
+    std::size_t dropped = 0;
+    stream.expires_after(std::chrono::seconds(1));
+    while (dropped < 1024 * 1024) {
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+        if (ec) break;
+        dropped += n;
+    }
 }
 
 } // namespace hashsrv

@@ -8,6 +8,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include <cstdint>
@@ -22,8 +24,8 @@ struct metrics;
 /// lets stop() reach every connection without a lock.
 class metrics_endpoint {
 public:
-    /// Binds --bind (or every address) on --metrics-port and listens at once;
-    /// throws boost::system::system_error if it cannot.
+    /// Binds --metrics-bind on --metrics-port and listens at once;
+    /// throws listen_error if it cannot.
     metrics_endpoint(boost::asio::io_context& ioc, config const& cfg, metrics const& stats);
 
     /// The port actually bound (differs from the configured one when that was 0).
@@ -36,8 +38,17 @@ public:
     void stop();
 
 private:
+    struct connection_entry {
+        boost::beast::tcp_stream* stream;
+        bool idle; // waiting for a request's first byte: may be evicted
+    };
+
     boost::asio::awaitable<void> accept_loop();
+    boost::asio::awaitable<void> make_room();
+    boost::asio::awaitable<bool> await_request(boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,
+                                               connection_entry& self, bool first);
     boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket sock);
+    boost::asio::awaitable<void> discard_input(boost::beast::tcp_stream& stream);
     void close_all();
 
     config const& cfg_;
@@ -45,7 +56,8 @@ private:
     session_strand strand_;
     boost::asio::ip::tcp::acceptor acceptor_;
     bool stopped_ = false;                             // on strand_
-    std::list<boost::beast::tcp_stream*> connections_; // on strand_: the open scrapes
+    std::list<connection_entry> connections_; // on strand_: the open scrapes, oldest first
+    boost::asio::steady_timer room_;          // on strand_: wakes make_room()
 };
 
 } // namespace hashsrv

@@ -132,14 +132,23 @@ std::uint64_t parse_size(std::string_view text)
     return v * scale;
 }
 
-std::chrono::milliseconds parse_seconds(std::string_view text)
+namespace {
+
+double parse_seconds_exact(std::string_view text)
 {
     double v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(v) || v < 0 ||
         v > 1e9)
         throw std::invalid_argument("expected seconds (like 30 or 0.5), got '" + std::string(text) + "'");
-    return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(v * 1000)));
+    return v;
+}
+
+} // namespace
+
+std::chrono::milliseconds parse_seconds(std::string_view text)
+{
+    return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(parse_seconds_exact(text) * 1000)));
 }
 
 std::variant<config, early_exit> parse_command_line(int argc, char const* const* argv)
@@ -150,15 +159,17 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     std::string threads = "auto", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "256K",
                 slice = "256K";
     std::string max_line = "64K", max_stream = "0", max_conn = "10000", idle = "30", shutdown = "10";
-    std::string bind, metrics_port;
+    std::string per_client = "0";
+    std::string bind, metrics_port, metrics_bind = cfg.metrics_bind;
 
     CLI::App app{"A TCP hash server: each request's bytes are hashed on a thread pool while the\n"
                  "I/O thread goes on serving other connections; the reply is the digest in hex.",
                  "hash_server"};
     app.set_version_flag("--version", "hash_server " HASHSRV_VERSION);
     app.footer("Sizes take K, M and G suffixes (powers of 1024); seconds take fractions (0.5).\n"
-               "Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 for a bad command line or a\n"
-               "port that cannot be bound, 3 when the shutdown timeout cut requests off.\n"
+               "Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 for a bad command line, a\n"
+               "port that cannot be bound or a thread that cannot be created, 3 when the shutdown\n"
+               "timeout cut requests off. SIGHUP is logged and ignored.\n"
                "Example: hash_server --protocol lines --hash xxh3 8080");
     app.add_option("port", port, "TCP port to listen on (0: any free port, shown in the banner)")
         ->type_name("PORT");
@@ -211,15 +222,26 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     app.add_option("--max-connections", max_conn, "connections served at once; more wait in the backlog")
         ->capture_default_str()
         ->type_name("N");
-    app.add_option("--idle-timeout", idle, "seconds a connection may stay silent (0: forever)")
+    app.add_option("--max-connections-per-client", per_client,
+                   "connections served at once from one source address; more are refused with an\n"
+                   "ERR line (0: no limit)")
+        ->capture_default_str()
+        ->type_name("N");
+    app.add_option("--idle-timeout", idle,
+                   "seconds a connection may stay silent (0: forever, else at least 0.001); a client\n"
+                   "taking our replies is not silent")
         ->capture_default_str()
         ->type_name("SECONDS");
     app.add_option("--shutdown-timeout", shutdown,
                    "seconds that requests in progress get to finish after SIGTERM")
         ->capture_default_str()
         ->type_name("SECONDS");
-    app.add_option("--metrics-port", metrics_port, "serve Prometheus metrics at http://<bind>:PORT/metrics")
+    app.add_option("--metrics-port", metrics_port, "serve Prometheus metrics at http://<metrics-bind>:PORT/metrics")
         ->type_name("PORT");
+    app.add_option("--metrics-bind", metrics_bind,
+                   "address the metrics listen on (:: or 0.0.0.0: every address; --bind does not move them)")
+        ->capture_default_str()
+        ->type_name("ADDRESS");
     app.add_option("--log-level", level, "error | warn | info | debug")->capture_default_str()
         ->type_name("LEVEL");
 
@@ -232,12 +254,21 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     } catch (CLI::ParseError const& e) {
         return early_exit{1, std::string("hash_server: ") + e.what() + "\n" + usage};
     }
-    if (auto extra = app.remaining(); !extra.empty()) {
-        std::string words;
-        for (auto const& w : extra) words += " '" + w + "'";
-        return early_exit{1, "hash_server: unexpected argument(s):" + words + "\n" + usage};
+    std::string words;
+    bool separator_seen = false;
+    for (auto const& w : app.remaining()) {
+        if (w == "--" && !separator_seen) { // the usual end of options: `hash_server -- 8080`
+            separator_seen = true;
+            continue;
+        }
+        words += " '" + w + "'";
     }
-    if (port.empty()) return early_exit{1, usage};
+    if (!words.empty()) return early_exit{1, "hash_server: unexpected argument(s):" + words + "\n" + usage};
+    if (app.count("port") == 0) return early_exit{1, usage};
+    // Given but empty ('' from a script's unset variable) is an error, not "not set".
+    for (char const* name : {"--bind", "--metrics-port", "--metrics-bind"})
+        if (app.count(name) > 0 && app.get_option(name)->as<std::string>().empty())
+            return early_exit{1, std::string("hash_server: ") + name + ": empty value\n" + usage};
 
     try {
         cfg.port = with_option_name("port", [&] { return parse_port(port); });
@@ -254,10 +285,19 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
             if (ec) throw std::invalid_argument("--bind: expected an IPv4 or IPv6 address, got '" + bind + "'");
         }
         cfg.bind = bind;
+        {
+            boost::system::error_code ec;
+            boost::asio::ip::make_address(metrics_bind, ec);
+            if (ec)
+                throw std::invalid_argument("--metrics-bind: expected an IPv4 or IPv6 address, got '" +
+                                            metrics_bind + "'");
+        }
+        cfg.metrics_bind = metrics_bind;
         cfg.io_threads = parse_count(io_threads, "--io-threads", 1, 1024);
         cfg.threads = threads == "auto" ? auto_pool_threads(cfg.io_threads) : parse_count(threads, "--threads", 1, 1024);
         cfg.max_inflight = parse_count(max_inflight, "--max-inflight", 1, 1 << 20);
         cfg.max_connections = parse_count(max_conn, "--max-connections", 1, 10'000'000);
+        cfg.max_per_client = parse_count(per_client, "--max-connections-per-client", 0, 10'000'000);
         cfg.inline_below = with_option_name("--inline-below", [&] { return parse_size(inline_below); });
         cfg.chunk_size = with_option_name("--chunk-size", [&] { return parse_size(chunk); });
         if (cfg.chunk_size < 512 || cfg.chunk_size > (64U << 20))
@@ -269,6 +309,9 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
         auto ms = with_option_name("--max-stream-bytes", [&] { return parse_size(max_stream); });
         cfg.max_stream_bytes = ms == 0 ? config{}.max_stream_bytes : ms;
         cfg.idle_timeout = with_option_name("--idle-timeout", [&] { return parse_seconds(idle); });
+        // Rounded to 0 ms it would mean "never": the opposite of what was asked.
+        if (auto exact = parse_seconds_exact(idle); exact > 0 && exact < 0.001)
+            throw std::invalid_argument("--idle-timeout: must be 0 (never) or at least 0.001 (1 ms), got " + idle);
         cfg.shutdown_timeout = with_option_name("--shutdown-timeout", [&] { return parse_seconds(shutdown); });
         if (!metrics_port.empty())
             cfg.metrics_port = with_option_name("--metrics-port", [&] { return parse_port(metrics_port); });

@@ -39,10 +39,12 @@ struct config {
     std::size_t max_line = 64 * 1024;
     std::uint64_t max_stream_bytes = std::numeric_limits<std::uint64_t>::max();
     std::size_t max_connections = 10000;
+    std::size_t max_per_client = 0;   // connections at once from one source address (0: no limit)
     std::chrono::milliseconds idle_timeout{30'000}; // zero: never
     std::chrono::milliseconds shutdown_timeout{10'000};
 
     std::optional<std::uint16_t> metrics_port;
+    std::string metrics_bind = "127.0.0.1"; // metrics are for the host (or a scraper it lets in)
     log_level level = log_level::info;
 };
 

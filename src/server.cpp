@@ -9,6 +9,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,8 +17,11 @@
 #include <algorithm>
 #include <csignal>
 #include <iostream>
-#include <thread>
-#include <vector>
+#include <system_error>
+#include <utility>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace hashsrv {
 
@@ -29,6 +33,7 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::milliseconds accept_backoff{100};
+using clock = std::chrono::steady_clock;
 
 std::string describe(tcp::endpoint const& ep)
 {
@@ -49,7 +54,7 @@ void listen_on(tcp::acceptor& acc, tcp::endpoint const& ep)
     } catch (boost::system::system_error const& e) {
         error_code ignored;
         acc.close(ignored);
-        throw boost::system::system_error(e.code(), "cannot listen on " + describe(ep));
+        throw listen_error(e.code(), "cannot listen on " + describe(ep));
     }
 }
 
@@ -62,8 +67,8 @@ tcp::acceptor make_acceptor(asio::io_context& ioc, session_strand const& strand,
     }
     try {
         listen_on(acc, {tcp::v6(), cfg.port});
-    } catch (boost::system::system_error const& e) {
-        if (e.code() != asio::error::address_family_not_supported) throw;
+    } catch (listen_error const& e) {
+        if (e.code != asio::error::address_family_not_supported) throw;
         listen_on(acc, {tcp::v4(), cfg.port}); // a host without IPv6
     }
     (void)ioc;
@@ -75,7 +80,7 @@ tcp::acceptor make_acceptor(asio::io_context& ioc, session_strand const& strand,
 server::server(asio::io_context& ioc, asio::thread_pool& pool, config const& cfg, metrics& stats)
     : ioc_(ioc), pool_(pool), cfg_(cfg), stats_(stats), strand_(asio::make_strand(ioc)),
       acceptor_(make_acceptor(ioc, strand_, cfg)), protocol_(acceptor_.local_endpoint().protocol()),
-      signals_(strand_, SIGINT, SIGTERM), slot_free_(strand_), drained_(strand_), pool_slots_(strand_, cfg.max_inflight)
+      signals_(strand_, SIGINT, SIGTERM, SIGHUP), slot_free_(strand_), drained_(strand_), pool_slots_(strand_, cfg.max_inflight)
 {
 }
 
@@ -99,6 +104,11 @@ asio::awaitable<void> server::signal_loop()
     for (;;) {
         auto [ec, sig] = co_await signals_.async_wait(use_tuple);
         if (ec) co_return; // cancelled once the drain is over
+        if (sig == SIGHUP) {
+            // Its default action would end the process at once, without a drain.
+            log::info("received SIGHUP: nothing to reload; going on");
+            continue;
+        }
         log::info("received signal {}", sig);
         begin_shutdown(); // may finish the drain at once, before we wait again
         if (drain_over_) co_return;
@@ -108,6 +118,8 @@ asio::awaitable<void> server::signal_loop()
 asio::awaitable<void> server::accept_loop()
 {
     asio::steady_timer backoff(strand_);
+    std::size_t failed_accepts = 0; // in the current burst of accept errors
+    auto burst_began = clock::now();
     for (;;) {
         while (active_.load() >= cfg_.max_connections && !stopping_) {
             slot_free_.expires_at(asio::steady_timer::time_point::max());
@@ -130,12 +142,20 @@ asio::awaitable<void> server::accept_loop()
         if (ec == asio::error::connection_aborted || ec.value() == EPROTO) continue; // gone before accepted
         if (ec) {
             // EMFILE and friends: the tutorial's loop broke here and never
-            // accepted again. Ours waits for descriptors to be freed.
-            stats_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-            log::warn("accept failed: {}; retrying in {} ms", ec.message(), accept_backoff.count());
+            // accepted again. Ours waits for descriptors to be freed, and
+            // logs a burst of failures once, not every retry.
+            stats_.accept_errors.fetch_add(1, std::memory_order_relaxed);
+            if (failed_accepts++ == 0) {
+                burst_began = clock::now();
+                log::warn("accept failed: {}; retrying every {} ms", ec.message(), accept_backoff.count());
+            }
             backoff.expires_after(accept_backoff);
             co_await backoff.async_wait(use_tuple);
             continue;
+        }
+        if (failed_accepts > 0) {
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - burst_began).count();
+            log::info("accepting again after {} failed accepts in {} ms", std::exchange(failed_accepts, 0), ms);
         }
         spawn_session(fd);
     }
@@ -143,10 +163,16 @@ asio::awaitable<void> server::accept_loop()
 
 void server::spawn_session(int fd)
 {
+    auto client = cfg_.max_per_client > 0 ? client_address(fd) : std::string{};
     auto ctl = std::make_shared<session_control>(asio::make_strand(ioc_));
     std::uint64_t id = 0;
     {
         std::lock_guard lock(mutex_);
+        if (!client.empty()) {
+            auto& held = per_client_[client];
+            if (held >= cfg_.max_per_client) return refuse(fd, client);
+            ++held;
+        }
         id = next_id_++;
         sessions_.emplace(id, ctl);
         active_.fetch_add(1);
@@ -154,7 +180,7 @@ void server::spawn_session(int fd)
     stats_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
     stats_.connections_active.fetch_add(1, std::memory_order_relaxed);
     session_context ctx{&cfg_, protocol_, pool_.get_executor(), &pool_slots_, &stats_, &stopping_};
-    asio::co_spawn(ctl->strand, run_session(fd, ctl, ctx), [this, id](std::exception_ptr e) {
+    asio::co_spawn(ctl->strand, run_session(fd, ctl, ctx), [this, id, client](std::exception_ptr e) {
         if (e) {
             try {
                 std::rethrow_exception(e);
@@ -162,16 +188,41 @@ void server::spawn_session(int fd)
                 log::error("session ended by an exception: {}", ex.what());
             }
         }
-        session_ended(id);
+        session_ended(id, client);
     });
 }
 
-void server::session_ended(std::uint64_t id)
+std::string server::client_address(int fd)
+{
+    tcp::endpoint ep;
+    auto size = static_cast<socklen_t>(ep.capacity());
+    if (::getpeername(fd, ep.data(), &size) != 0) return "?";
+    ep.resize(size);
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string(); // one key per client
+    return a.to_string();
+}
+
+void server::refuse(int fd, std::string const& client)
+{
+    stats_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+    log::debug("{}: refused: {} connections from it already (--max-connections-per-client)", client,
+               cfg_.max_per_client);
+    static constexpr std::string_view notice = "ERR too many connections from your address\n";
+    descriptor_io::try_send(fd, asio::buffer(notice));
+    ::close(fd);
+}
+
+void server::session_ended(std::uint64_t id, std::string const& client)
 {
     std::size_t was = 0;
     {
         std::lock_guard lock(mutex_);
         sessions_.erase(id);
+        if (!client.empty()) {
+            auto it = per_client_.find(client);
+            if (it != per_client_.end() && --it->second == 0) per_client_.erase(it);
+        }
         was = active_.fetch_sub(1);
     }
     stats_.connections_active.fetch_sub(1, std::memory_order_relaxed);
@@ -226,14 +277,58 @@ void server::force_close_all()
     for (auto& [id, ctl] : sessions_) ctl->force_close();
 }
 
+namespace {
+
+/// Starts the pool's threads and the I/O threads beyond the calling one.
+/// Thread creation is the one failure of a valid command line that cannot be
+/// checked earlier: it is reported like a port that cannot be bound.
+bool start_threads(config const& cfg, asio::io_context& ioc, asio::thread_pool& pool, thread_group& pool_threads,
+                   thread_group& io_threads)
+{
+    try {
+        pool_threads.start(cfg.threads, [&pool] { pool.attach(); });
+    } catch (std::system_error const& e) {
+        std::cerr << "hash_server: cannot start " << cfg.threads << " hash threads (--threads): " << e.code().message()
+                  << "\n";
+        return false;
+    }
+    try {
+        io_threads.start(cfg.io_threads - 1, [&ioc] {
+            name_this_thread("hash-io");
+            ioc.run();
+        });
+    } catch (std::system_error const& e) {
+        std::cerr << "hash_server: cannot start " << cfg.io_threads << " I/O threads (--io-threads): "
+                  << e.code().message() << "\n";
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
 int run(config const& cfg)
 {
     log::set_level(cfg.level);
+    // A closed stderr or stdout (`hash_server 2>&1 | tee log`, tee gone) must
+    // not end the process: the write fails and the log line is lost.
+    std::signal(SIGPIPE, SIG_IGN);
     // Declared in this order on purpose: the pool's jobs resume on the
     // io_context, so the io_context must outlive the pool (and run() returns
-    // before join()). The other order is a use-after-free.
+    // before the pool is waited for). The other order is a use-after-free.
     asio::io_context ioc;
-    asio::thread_pool pool(cfg.threads);
+    auto io_work = asio::make_work_guard(ioc); // the I/O threads wait for the server to start
+    // A pool with no threads of its own: ours attach to it. thread_pool(n)
+    // cannot undo the threads it started when one of them fails; ours can.
+    asio::thread_pool pool(0);
+    thread_group pool_threads, io_threads;
+    auto abandon = [&] {
+        io_work.reset();
+        ioc.stop();
+        pool.stop();
+        return 1; // the thread groups join as they go out of scope
+    };
+    if (!start_threads(cfg, ioc, pool, pool_threads, io_threads)) return abandon();
     settle_pool_threads(pool, cfg.threads, cfg.pool_sched);
     metrics stats;
     std::unique_ptr<server> srv;
@@ -241,10 +336,9 @@ int run(config const& cfg)
     try {
         srv = std::make_unique<server>(ioc, pool, cfg, stats);
         if (cfg.metrics_port) web = std::make_unique<metrics_endpoint>(ioc, cfg, stats);
-    } catch (boost::system::system_error const& e) {
+    } catch (listen_error const& e) {
         std::cerr << "hash_server: " << e.what() << "\n";
-        pool.join();
-        return 1;
+        return abandon();
     }
     if (web) {
         // Scrapes go on during the drain; once it is over, the endpoint's
@@ -253,19 +347,14 @@ int run(config const& cfg)
         web->start();
     }
     srv->start();
-
-    std::vector<std::thread> io_threads;
-    for (std::size_t i = 1; i < cfg.io_threads; ++i)
-        io_threads.emplace_back([&ioc] {
-            name_this_thread("hash-io");
-            ioc.run();
-        });
-    // Last, once start-up has logged all it logs: to a supervisor or a test
-    // the banner means "serving, and nothing is still being set up".
+    io_work.reset();
+    // Last, once start-up has logged all it logs and every thread runs: to a
+    // supervisor or a test the banner means "serving, nothing left to set up".
     std::cout << "Hash server listening on port " << srv->port() << std::endl;
     ioc.run();
-    for (auto& t : io_threads) t.join();
-    pool.join();
+    io_threads.join();
+    pool.wait(); // jobs still queued finish; then the attached threads return
+    pool_threads.join();
     if (srv->forced_closes() > 0) return 3;
     return 0;
 }

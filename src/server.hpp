@@ -17,15 +17,27 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <unordered_map>
 
 namespace hashsrv {
 
 struct metrics;
 
+/// A socket that cannot listen: the operator's message (the address and the
+/// system's reason, without Boost's source location) and the error code.
+struct listen_error : std::runtime_error {
+    listen_error(boost::system::error_code ec, std::string const& what)
+        : std::runtime_error(what + ": " + ec.message()), code(ec)
+    {
+    }
+    boost::system::error_code code;
+};
+
 class server {
 public:
-    /// Binds and listens at once; throws boost::system::system_error if it cannot.
+    /// Binds and listens at once; throws listen_error if it cannot.
     server(boost::asio::io_context& ioc, boost::asio::thread_pool& pool, config const& cfg, metrics& stats);
 
     /// The port actually bound (differs from the configured one when that was 0).
@@ -51,7 +63,9 @@ private:
     boost::asio::awaitable<void> drain();
     void begin_shutdown();
     void spawn_session(int fd);
-    void session_ended(std::uint64_t id);
+    static std::string client_address(int fd);
+    void refuse(int fd, std::string const& client);
+    void session_ended(std::uint64_t id, std::string const& client);
     void force_close_all();
 
     boost::asio::io_context& ioc_;
@@ -70,8 +84,9 @@ private:
     std::size_t forced_ = 0;
     bool drain_over_ = false; // on strand_
 
-    std::mutex mutex_; // guards sessions_ and next_id_
+    std::mutex mutex_; // guards sessions_, per_client_ and next_id_
     std::unordered_map<std::uint64_t, std::shared_ptr<session_control>> sessions_;
+    std::unordered_map<std::string, std::size_t> per_client_; // with --max-connections-per-client
     std::uint64_t next_id_ = 0;
     std::atomic<std::size_t> active_{0};
 };

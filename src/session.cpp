@@ -86,6 +86,20 @@ asio::awaitable<std::string> digest_lines(algorithm alg, std::string_view comple
     co_return out;
 }
 
+/// Replies of `lines` hashed and held at once, per connection, at most.
+constexpr std::size_t reply_slice_bytes = 64 * 1024;
+
+/// The length of the first `count` lines of `complete` (all of it if fewer).
+std::size_t lines_prefix(std::string_view complete, std::size_t count)
+{
+    std::size_t end = 0;
+    for (std::size_t i = 0; i < count && end < complete.size(); ++i) {
+        auto nl = complete.find('\n', end);
+        end = nl == std::string_view::npos ? complete.size() : nl + 1;
+    }
+    return end;
+}
+
 template <typename T>
 asio::awaitable<T> counted_on_pool(metrics* stats, asio::awaitable<T> task)
 {
@@ -120,7 +134,8 @@ public:
     }
 
     /// Returns once the connection has been silent for the idle timeout
-    /// (time spent waiting for the pool does not count as silence).
+    /// (time spent waiting for the pool, or a client taking the replies we
+    /// write, does not count as silence).
     asio::awaitable<void> watchdog()
     {
         asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -128,7 +143,10 @@ public:
             auto now = clock::now();
             if (busy_ || (pipe_ && pipe_->busy())) deadline_ = std::max(deadline_, now + cfg_.idle_timeout);
             else if (pipe_) deadline_ = std::max(deadline_, pipe_->finished_at() + cfg_.idle_timeout);
-            if (deadline_ <= now) co_return;
+            if (deadline_ <= now) {
+                if (!reply_taken()) co_return;
+                deadline_ = now + cfg_.idle_timeout; // the client reads its replies: activity
+            }
             timer.expires_at(deadline_);
             auto [ec] = co_await timer.async_wait(use_tuple);
             if (ec) co_return; // cancelled: the session ended first
@@ -141,6 +159,9 @@ public:
         ctx_.stats->idle_timeouts.fetch_add(1, std::memory_order_relaxed);
         ctx_.stats->count(outcome::idle_timeout);
         debug("{}: idle timeout");
+        // After part of a reply line the notice would be glued to it: a
+        // wrong digest rather than an error. The client sees the close only.
+        if (torn_) return;
         static constexpr std::string_view notice = "ERR idle timeout\n";
         descriptor_io::try_send(fd_, asio::buffer(notice));
     }
@@ -294,13 +315,7 @@ private:
             used += n;
             auto found = framer.scan({buf.get(), used});
             if (found.complete > 0) {
-                // One hop for every complete line in the buffer, not one per line.
-                auto reply = co_await hash(found.complete, digest_lines(cfg_.hash, {buf.get(), found.complete}));
-                if (co_await write(reply)) co_return;
-                auto lines = reply.size() / (hasher::hex_size(cfg_.hash) + 1);
-                ctx_.stats->requests[static_cast<std::size_t>(outcome::ok)].fetch_add(lines - 1,
-                                                                                     std::memory_order_relaxed);
-                end_request(outcome::ok);
+                if (!co_await answer_lines({buf.get(), found.complete})) co_return;
                 std::memmove(buf.get(), buf.get() + found.complete, used - found.complete);
                 used -= found.complete;
                 framer.consume(found.complete);
@@ -312,6 +327,29 @@ private:
                 co_return;
             }
         }
+    }
+
+    /// Answers the complete lines in `complete`, one hop per slice of lines
+    /// whose replies fill at most reply_slice_bytes, each slice written before
+    /// the next is hashed: a client that pipelines many short lines and reads
+    /// slowly (or never) makes us hold one slice of replies, not one reply per
+    /// line it sent. False when a write failed.
+    asio::awaitable<bool> answer_lines(std::string_view complete)
+    {
+        auto const reply_line = hasher::hex_size(cfg_.hash) + 1;
+        auto const per_slice = std::max<std::size_t>(1, reply_slice_bytes / reply_line);
+        while (!complete.empty()) {
+            auto len = lines_prefix(complete, per_slice);
+            auto reply = co_await hash(len, digest_lines(cfg_.hash, complete.substr(0, len)));
+            if (co_await write(reply)) co_return false;
+            auto lines = reply.size() / reply_line;
+            ctx_.stats->requests[static_cast<std::size_t>(outcome::ok)].fetch_add(lines - 1,
+                                                                                 std::memory_order_relaxed);
+            end_request(outcome::ok);
+            complete.remove_prefix(len);
+            if (!complete.empty()) begin_request();
+        }
+        co_return true;
     }
 
     // ---- helpers shared by the protocols ----------------------------------
@@ -407,10 +445,15 @@ private:
         // sends them without a round trip through the I/O loop.
         auto [ec, sent] = descriptor_io::try_send(fd_, asio::buffer(data));
         if (descriptor_io::would_block(ec)) ec = {};
-        if (!ec && sent < data.size() && !(ec = hand_to_asio())) {
-            auto [wec, n] = co_await timed(asio::async_write(*sock_, asio::buffer(data.substr(sent)), use_tuple));
-            (void)n;
+        if (!ec) progress(data, sent);
+        // The rest piece by piece rather than with one async_write: every
+        // piece the client takes is activity, so a slow but steady reader is
+        // never timed out in the middle of a long reply.
+        while (!ec && sent < data.size() && !(ec = hand_to_asio())) {
+            auto [wec, n] = co_await timed(sock_->async_write_some(asio::buffer(data.substr(sent)), use_tuple));
             ec = wec;
+            sent += n;
+            progress(data, sent);
         }
         touch();
         if (ec && ec != asio::error::timed_out) abandon(ec);
@@ -429,6 +472,31 @@ private:
         if (first.index() == 0) co_return std::get<0>(std::move(first));
         send_timeout_notice();
         co_return std::tuple<error_code, R...>{asio::error::timed_out, R{}...};
+    }
+
+    /// `sent` bytes of `data` are in the socket. A write done at once (the
+    /// usual case) costs no system call here.
+    void progress(std::string_view data, std::size_t sent)
+    {
+        writing_ = sent < data.size();
+        torn_ = writing_ && sent > 0 && data[sent - 1] != '\n';
+        if (!writing_) return;
+        if (sent > 0) touch();
+        in_flight_ = descriptor_io::unacknowledged(fd_);
+    }
+
+    /// Whether a write is waiting and the client has taken some of what the
+    /// socket holds since we last looked. The kernel wakes a writer only once
+    /// a large part of its send buffer is free, so with a slow reader the
+    /// write itself may make no progress for longer than the idle timeout
+    /// while the client reads steadily.
+    bool reply_taken()
+    {
+        if (!writing_) return false;
+        auto now = descriptor_io::unacknowledged(fd_);
+        bool taken = now < in_flight_;
+        in_flight_ = now;
+        return taken;
     }
 
     asio::awaitable<void> send_error(outcome o, std::string const& reason)
@@ -484,6 +552,9 @@ private:
     clock::time_point started_;
     bool busy_ = false; // a hash is queued or running for us
     bool tried_second_read_ = false;
+    bool torn_ = false;    // the socket took part of a reply line, not the rest
+    bool writing_ = false; // a write waits for room in the socket
+    std::size_t in_flight_ = 0; // bytes the socket held at the last look
     hash_pipeline const* pipe_ = nullptr; // stream: its hashes in flight
 };
 

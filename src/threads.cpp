@@ -14,6 +14,13 @@
 
 namespace hashsrv {
 
+void thread_group::join()
+{
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
+    threads_.clear();
+}
+
 void name_this_thread(char const* name) { ::pthread_setname_np(::pthread_self(), name); }
 
 void settle_pool_threads(boost::asio::thread_pool& pool, std::size_t threads, pool_policy policy)

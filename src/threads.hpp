@@ -7,6 +7,8 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <cstddef>
+#include <thread>
+#include <vector>
 
 namespace hashsrv {
 
@@ -19,5 +21,28 @@ void name_this_thread(char const* name);
 /// hop that wakes a pool thread no longer pushes the I/O thread (or a client
 /// on the same core) off its CPU (bench/README.md, scenario 1).
 void settle_pool_threads(boost::asio::thread_pool& pool, std::size_t threads, pool_policy policy);
+
+/// Threads we start ourselves and join in the destructor (or join()). A
+/// thread the system refuses (RLIMIT_NPROC, memory) makes start() throw
+/// std::system_error with the threads already started still joinable, so the
+/// caller can report it and stop them, rather than std::terminate.
+class thread_group {
+public:
+    thread_group() = default;
+    thread_group(thread_group const&) = delete;
+    thread_group& operator=(thread_group const&) = delete;
+    ~thread_group() { join(); }
+
+    template <typename F>
+    void start(std::size_t count, F const& body)
+    {
+        for (std::size_t i = 0; i < count; ++i) threads_.emplace_back(body);
+    }
+
+    void join();
+
+private:
+    std::vector<std::thread> threads_;
+};
 
 } // namespace hashsrv

@@ -55,6 +55,42 @@ TEST(Arguments, BadOptionValuesFailBeforeListening)
     expect_usage_error({"--no-such-option", "0"}, "--no-such-option");
 }
 
+// An empty value is a mistake (a script's unset variable), not "not set".
+TEST(Arguments, EmptyValuesAreErrors)
+{
+    expect_usage_error({"--bind", "", "0"}, "--bind");
+    expect_usage_error({"--metrics-port", "", "0"}, "--metrics-port");
+    expect_usage_error({"--metrics-bind", "", "0"}, "--metrics-bind");
+    expect_usage_error({""}, "port");
+}
+
+// "--" ends the options, as everywhere else.
+TEST(Arguments, DoubleDashBeforeThePortIsAccepted)
+{
+    server_process srv({"--protocol", "lines", "--"});
+    EXPECT_EQ(request(srv.port(), "hello world\n"), "782e1488cd5a68b7\n");
+}
+
+// The system's reason, without Boost's source location.
+TEST(Arguments, ListenErrorsSayWhyWithoutSourceLocations)
+{
+    auto r = run_to_exit({"--bind", "192.0.2.1", "0"}, 20s); // TEST-NET-1: on no host
+    EXPECT_EQ(r.status.code, 1) << r.err;
+    EXPECT_TRUE(contains(r.err, "cannot listen on 192.0.2.1:0: ")) << r.err;
+    EXPECT_FALSE(contains(r.err, "[system:")) << r.err;
+    EXPECT_FALSE(contains(r.err, ".hpp")) << r.err;
+}
+
+// Rounded to whole milliseconds these would be 0, which means "never".
+TEST(Arguments, IdleTimeoutBelowOneMillisecondIsAnError)
+{
+    expect_usage_error({"--idle-timeout", "0.0004", "0"}, "--idle-timeout");
+    expect_usage_error({"--idle-timeout", "0.0009", "0"}, "--idle-timeout");
+    server_process one_ms({"--idle-timeout", "0.001"}); // throws unless it starts
+    server_process never({"--idle-timeout", "0"});
+    EXPECT_TRUE(one_ms.running() && never.running());
+}
+
 TEST(Arguments, HelpListsTheOptionsAndExitsZero)
 {
     auto r = run_to_exit({"--help"}, 20s);

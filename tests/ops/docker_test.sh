@@ -156,7 +156,7 @@ wait_until 30 banner hs_main "$port" || fail "no banner: $(docker logs hs_main 2
 [ "$(printf 'hello world\n' | timeout 10 nc -q1 127.0.0.1 "$port")" = 782e1488cd5a68b7 ] || fail "nc: wrong digest"
 note "both tutorial vectors from the container on $port"
 [ "$(docker exec hs_main id -u)" != 0 ] || fail "the server runs as root"
-docker exec hs_main cat /proc/1/cmdline | tr '\0' ' ' | grep -q "^hash_server $port " ||
+docker exec hs_main cat /proc/1/cmdline | tr '\0' ' ' | grep -q "^hash_server --metrics-bind 0.0.0.0 $port " ||
   fail "PID 1 is not hash_server: $(docker exec hs_main cat /proc/1/cmdline | tr '\0' ' ')"
 
 # `docker run IMAGE --protocol stream PORT`: options after the image name.

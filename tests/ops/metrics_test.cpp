@@ -29,7 +29,7 @@ TEST(Metrics, ServesPrometheusTextAtMetrics)
     EXPECT_NE(r.headers.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << r.headers;
     EXPECT_TRUE(r.complete);
     for (auto family : {"hash_server_connections_accepted_total", "hash_server_connections_rejected_total",
-                        "hash_server_connections_active", "hash_server_requests_total",
+                        "hash_server_accept_errors_total", "hash_server_connections_active", "hash_server_requests_total",
                         "hash_server_bytes_hashed_total", "hash_server_hops_total", "hash_server_pool_jobs_queued",
                         "hash_server_pool_jobs_running", "hash_server_idle_timeouts_total",
                         "hash_server_request_duration_seconds"})

@@ -1,0 +1,105 @@
+// A thread the system refuses to create (RLIMIT_NPROC for an unprivileged
+// user) is a clear error and exit status 1 before the banner, never an abort
+// (SIGABRT from std::terminate) nor a banner followed by a crash.
+#include "fault_support.hpp"
+
+#include <dirent.h>
+
+#include <fstream>
+
+using namespace fault;
+
+namespace {
+
+/// Threads that `uid` runs now, all processes together: what RLIMIT_NPROC counts.
+std::size_t threads_of(uid_t uid)
+{
+    std::size_t n = 0;
+    DIR* d = ::opendir("/proc");
+    if (!d) return 0;
+    while (auto* e = ::readdir(d)) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        std::ifstream in(std::string("/proc/") + e->d_name + "/status");
+        std::string line;
+        bool mine = false;
+        while (std::getline(in, line)) {
+            if (line.rfind("Uid:", 0) == 0) mine = std::stoul(line.substr(4)) == uid;
+            if (mine && line.rfind("Threads:", 0) == 0) n += std::stoul(line.substr(8));
+        }
+    }
+    ::closedir(d);
+    return n;
+}
+
+/// hash_server `args` as user nobody (when we are root: root ignores
+/// RLIMIT_NPROC) with room for `threads` threads of its own, main included.
+run_result run_with_few_threads(std::vector<std::string> args, std::size_t threads)
+{
+    constexpr uid_t nobody = 65534;
+    bool const root = ::geteuid() == 0;
+    auto limit = std::to_string(threads_of(root ? nobody : ::getuid()) + threads);
+    std::vector<std::string> cmd{"/usr/bin/prlimit", "--nproc=" + limit + ":" + limit};
+    if (root) cmd.insert(cmd.end(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+    cmd.push_back(hash_server_path());
+    cmd.insert(cmd.end(), args.begin(), args.end());
+
+    char out_t[] = "/tmp/hash_server_out_XXXXXX", err_t[] = "/tmp/hash_server_err_XXXXXX";
+    int outfd = ::mkstemp(out_t), errfd = ::mkstemp(err_t);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(outfd, STDOUT_FILENO);
+        ::dup2(errfd, STDERR_FILENO);
+        for (int fd = 3; fd < 1024; ++fd) ::close(fd);
+        std::vector<char*> argv;
+        for (auto& a : cmd) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    ::close(outfd);
+    ::close(errfd);
+    run_result r;
+    int st = 0;
+    auto until = clock::now() + 30s; // a hang guard only
+    while (::waitpid(pid, &st, WNOHANG) != pid) {
+        if (clock::now() >= until) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &st, 0);
+            break;
+        }
+        std::this_thread::sleep_for(5ms);
+    }
+    r.status.exited = WIFEXITED(st);
+    r.status.code = r.status.exited ? WEXITSTATUS(st) : WTERMSIG(st);
+    auto slurp = [](char const* p) {
+        std::ifstream in(p);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    r.out = slurp(out_t);
+    r.err = slurp(err_t);
+    ::unlink(out_t);
+    ::unlink(err_t);
+    return r;
+}
+
+void expect_clear_failure(std::vector<std::string> const& args, std::string_view option)
+{
+    if (::access("/usr/bin/setpriv", X_OK) != 0 || ::access("/usr/bin/prlimit", X_OK) != 0)
+        GTEST_SKIP() << "needs setpriv and prlimit (util-linux) to run the server as an unprivileged user";
+    auto r = run_with_few_threads(args, 3);
+    EXPECT_TRUE(r.status.exited) << "killed by signal " << r.status.code << "\nstderr: " << r.err;
+    EXPECT_EQ(r.status.code, 1) << "stderr: " << r.err;
+    EXPECT_NE(r.err.find("hash_server: cannot start"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(option), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("Hash server listening"), std::string::npos) << "banner printed: " << r.out;
+}
+
+} // namespace
+
+TEST(Threads, PoolThreadsRefusedAreAClearError) { expect_clear_failure({"--threads", "20", "0"}, "--threads"); }
+
+TEST(Threads, IoThreadsRefusedAreAClearErrorBeforeTheBanner)
+{
+    expect_clear_failure({"--threads", "1", "--io-threads", "20", "0"}, "--io-threads");
+}
+
