@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The smallest single-threaded epoll server: accept, read once, reply with a
 // constant 17-byte line, close. No hashing, no coroutines, no thread pool:
 // the kernel's cost of a TCP connection-per-request on this machine, against

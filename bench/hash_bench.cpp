@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // hash_bench: a load generator for hash_server (oneshot, stream, lines) and
 // for bench/baseline_server. One epoll loop per client thread, edge-triggered,
 // non-blocking sockets and a small state machine per connection, so the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A latency histogram with HDR-style log buckets: values below 2^sub_bits
 // are exact, larger ones keep their top sub_bits+1 significant bits, so
 // every recorded value is known to within 1/2^sub_bits (under 1%) in a fixed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Each hash in bytes/s for 16 B .. 1 MiB, through the server's own one-shot
 // entry point (append_hex_digest_of) and through the streaming hasher.
 #include <hashsrv/hash/hasher.hpp>

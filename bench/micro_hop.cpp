@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The cost of one hop (run_on to a thread_pool and back to the session's
 // strand) against hashing inline on the io thread, for each algorithm and
 // input size: where the two meet is the crossover for --inline-below.

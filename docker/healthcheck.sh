@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSL-1.0
 # Docker HEALTHCHECK: one real request to the server that is PID 1 (or that
 # docker-init runs), on the port and address of its own command line, so
 # `docker run IMAGE --protocol stream 9000` is checked on 9000.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Builds the libFuzzer targets (CMake preset `fuzz`: clang-14 with
 # -fsanitize=fuzzer,address,undefined, in build/fuzz) and runs each one for a
 # bounded time, failing on any crash, leak, sanitizer report or timeout.

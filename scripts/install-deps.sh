@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Installs the Debian 12 packages listed in scripts/deps/<group>.txt for each
 # group named on the command line (default: build).
 set -euo pipefail

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Static analysis of src/ and include/: clang-tidy-14 (checks in .clang-tidy,
-# every finding an error) and cppcheck. Fails on any finding.
+# every finding an error) and cppcheck; a licence header in every source
+# file. Fails on any finding.
 #   scripts/lint.sh            # both
-#   scripts/lint.sh tidy       # only clang-tidy (or: cppcheck)
+#   scripts/lint.sh tidy       # only clang-tidy (or: cppcheck, licence)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -37,6 +39,20 @@ if [ "$what" = all ] || [ "$what" = tidy ]; then
   sed -i 's/\x1b\[[0-9;]*m//g' build/lint/clang-tidy.log
   grep -E '(warning|error):' build/lint/clang-tidy.log | sort -u || true
   if grep -qE '(warning|error):' build/lint/clang-tidy.log; then status=1; fi
+fi
+
+if [ "$what" = all ] || [ "$what" = licence ]; then
+  echo "=== licence headers ($(date -u +%H:%M:%S))"
+  # Every source, script and build file names its licence (SPDX BSL-1.0, the
+  # text in LICENSE); licensecheck reads the header as Debian's tools do.
+  mapfile -t sources < <(git ls-files --cached --others --exclude-standard \
+    '*.cpp' '*.hpp' '*.sh' '*.py' '*.gp' 'CMakeLists.txt' '*/CMakeLists.txt' 'bench/run' '.ci/run' 'docker/Dockerfile' \
+    '*.yaml' '*.cfg')
+  unlicensed=$(licensecheck --machine "${sources[@]}" | awk -F'\t' '$2 != "Boost Software License 1.0" {print $1}')
+  if [ -n "$unlicensed" ]; then
+    echo "no SPDX-License-Identifier: BSL-1.0 header in:"; echo "$unlicensed"
+    status=1
+  fi
 fi
 
 [ $status -eq 0 ] && echo "lint: clean" || echo "lint: findings above" >&2

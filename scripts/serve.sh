@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Installs what is missing, builds hash_server and serves on PORT (default 8080).
 # Extra arguments go to hash_server: scripts/serve.sh --protocol lines
 set -euo pipefail

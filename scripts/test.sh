@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Installs what is missing, builds and runs the whole test suite: every stage
 # below, or only those named (scripts/test.sh asan tsan). Exits non-zero on the
 # first failure. The release stage runs last, so ctest's summary closes the log.

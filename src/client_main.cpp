@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // hash_client: sends stdin or a file to a hash_server, half-closes (as
 // `nc -N` does), and prints the reply: for users without nc, and for the
 // Docker HEALTHCHECK.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Non-blocking tries on a connection's descriptor, for the requests that
 // never wait. Asio 1.81 registers every accepted socket with epoll (an
 // epoll_ctl ADD, and a DEL at close because an assigned descriptor may be a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The stream protocol's hop, pipelined and time-sliced: the chunks of one
 // upload are hashed on the pool in order, with the next chunk already queued
 // behind the one being hashed, so the pool thread goes from chunk to chunk

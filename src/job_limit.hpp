@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Back-pressure on the hash pool: at most N jobs queued or running at once.
 // A session that finds the pool full waits here (on its own strand) instead of
 // queueing its buffer in memory, so a flood of uploads queues in the sockets.

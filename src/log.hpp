@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One line per event on stderr: "2026-11-27T12:00:00.123Z WARN message".
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // hash_server: parse options, build the server, run it.
 #include "options.hpp"
 #include "server.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The server's counters. Plain relaxed atomics: sessions on any io thread and
 // jobs on the pool bump them; the /metrics endpoint reads a loose snapshot.
 #pragma once

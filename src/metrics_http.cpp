@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "metrics_http.hpp"
 
 #include "log.hpp"

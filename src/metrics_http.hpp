@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // GET /metrics over HTTP (Boost.Beast), served in the server's own io_context:
 // the Prometheus text format from metrics::render(), nothing else.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Command line -> one plain config struct. Every default lives here.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "server.hpp"
 
 #include "descriptor_io.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The acceptor, the connection limit, signal handling and the graceful drain.
 #pragma once
 

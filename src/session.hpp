@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One coroutine per connection, on a strand of its own.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "threads.hpp"
 
 #include "log.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The server's threads: named, so that `top -H` and the tests can tell them
 // apart, and the hash pool's under its own scheduling policy.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Digest -> lowercase hex, the wire format of every reply.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The executor hop: the Boost.Asio counterpart of the tutorial's
 // `co_await capy::run(pool_executor)(task)`.
 #pragma once

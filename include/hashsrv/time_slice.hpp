@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Cooperative time-slicing for pool jobs: a long job hashes a bounded slice,
 // then puts its continuation at the back of the pool's queue, so a small job
 // queued behind it (a 12-byte request's hash) waits for one slice, not for

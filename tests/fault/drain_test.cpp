@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Graceful drain: SIGTERM while streams are in the middle of uploading. Every
 // accepted connection gets its full, correct digest; new connections are
 // refused at once (the acceptor is closed); the process exits 0 within

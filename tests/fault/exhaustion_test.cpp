@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Descriptor exhaustion: bursts of connections beyond --max-connections, and
 // beyond the server's own `ulimit -n`. During a burst the server never crashes
 // or spins; after it, service is back to normal and no descriptor leaked.

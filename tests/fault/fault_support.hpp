@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Helpers for the fault and abuse tests: reference digests computed without
 // the server's code, abusive clients, and the check every test ends with.
 #pragma once

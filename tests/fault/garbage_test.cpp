@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Garbage: random binary payloads of random sizes in every protocol and with
 // every algorithm; each reply is checked against an independent digest.
 #include "fault_support.hpp"

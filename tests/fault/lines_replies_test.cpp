@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // `lines` clients that pipeline many short lines and read their replies
 // slowly or never. A line of one byte ("\n") asks for a 65-byte SHA-256 reply:
 // the server must not hold the replies to a whole read buffer at once, must

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The metrics endpoint under abuse: idle connections cannot lock scrapes out,
 // a trickled request header is cut off, bad requests get a status, and the
 // endpoint listens on loopback unless told otherwise.

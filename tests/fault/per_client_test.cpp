@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // --max-connections-per-client: one source address cannot hold every slot
 // (silent connections renewed every idle timeout would otherwise lock
 // everyone else out); the others are served, and the refusals are counted.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Pool saturation: far more concurrent bulk uploads than --max-inflight. The
 // uploads queue in the sockets, not in the server's memory: its resident size
 // stays within a bound derived from chunk size x connections, and every upload

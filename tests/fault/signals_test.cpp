@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Signals a process gets from its surroundings rather than from an operator
 // who means it to stop: SIGPIPE when whatever reads its log has gone
 // (`hash_server 2>&1 | tee log`, then tee dies), and SIGHUP.

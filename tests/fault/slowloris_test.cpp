@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Slowloris: 500 silent connections and 500 that send one byte a second,
 // against --idle-timeout 2. The silent ones are closed by the idle timeout;
 // normal clients are served correctly all the while.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Soak (label `soak`): 200 000 oneshot requests (HASHSRV_SOAK_REQUESTS to
 // change), from 4 concurrent clients. Open descriptors are exactly the same
 // before and after; resident memory too, within a small slack for the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // A thread the system refuses to create (RLIMIT_NPROC for an unprivileged
 // user) is a clear error and exit status 1 before the banner, never an abort
 // (SIGABRT from std::terminate) nor a banner followed by a crash.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Clients that vanish: a reset (SO_LINGER 0) right after sending, or in the
 // middle of a stream or of a pipeline of lines. The server logs it at debug
 // level, never crashes, and keeps serving everyone else correctly.

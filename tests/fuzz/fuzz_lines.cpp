@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target for the `lines` framing (include/hashsrv/framing/lines.hpp).
 //
 // The input is split into a small header (the line limit and how to cut the

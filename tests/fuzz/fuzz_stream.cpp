@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target for the `stream` framing (include/hashsrv/framing/stream.hpp):
 // a stream_limit fed a sequence of read sizes must agree with exact 128-bit
 // arithmetic (saturating at 2^64-1) and, once over the limit, stay over it;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Every client that connects is accepted on its own, and every byte that
 // arrives is noticed, whatever the number of I/O threads: never "only once
 // the next client comes". With several I/O threads, another thread's reactor

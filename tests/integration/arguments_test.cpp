@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The command line of the real binary: exit codes, stderr, the banner, --bind.
 // (Every option's parsing is unit-tested in unit/options_test.cpp.)
 #include "helpers.hpp"

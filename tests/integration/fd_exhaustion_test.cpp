@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The tutorial's accept loop `break`s on any error, so one EMFILE stops it
 // from ever accepting again. Ours logs, backs off, and accepts again once
 // descriptors are free.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Helpers shared by the integration tests (on top of tests/support/server_process.hpp):
 // bounded waits, deterministic payloads, independent reference digests,
 // digest-line parsing, and running shell clients such as `nc`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Limits and timeouts: --idle-timeout, --max-connections, --max-inflight.
 #include "helpers.hpp"
 

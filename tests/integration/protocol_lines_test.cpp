@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // --protocol lines: a persistent connection; every "\n"-terminated line,
 // "\n" included, is one request and gets one digest line back, in order.
 #include "helpers.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // --protocol stream: every byte up to the client's half-close is hashed, and
 // the reply is one digest line. Digests are checked against references
 // computed in the test (FNV-1a in test_support; XXH3 and SHA-256 straight

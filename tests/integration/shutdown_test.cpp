@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // SIGTERM/SIGINT: stop accepting at once; close idle connections at once;
 // let a request in progress finish with its correct digest; exit 0.
 // (The drain deadline, --shutdown-timeout and exit code 3 are covered by the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The tutorial's behaviour (the default `oneshot` protocol), against the real
 // binary: one read of up to 4096 bytes, the FNV-1a of exactly the bytes read,
 // one digest line, close.

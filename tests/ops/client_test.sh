@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # hash_client on its own, against real servers: what it prints and its exit
 # status (0 a good reply, 1 no or a malformed reply, 2 an ERR reply or not the
 # --expect'ed digest), for each protocol, from stdin and from a file.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Builds docker/Dockerfile and runs the image, for real, with a dockerd of the
 # test's own (no engine runs by default here, and no registry is reachable):
 #  - base image: `mmdebstrap --variant=apt bookworm` from the Debian mirror apt

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # Scale out without Docker: three hash_server processes on loopback behind a
 # real `haproxy` running docker/haproxy.cfg (only the addresses rewritten).
 #  1. Requests through HAProxy are all answered correctly, and every replica

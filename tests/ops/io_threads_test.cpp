@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // --io-threads 4: the io_context run by four threads, each session on its own
 // strand. Many concurrent clients in every protocol, every reply checked
 // against a digest computed here; the counters must add up exactly. Under the

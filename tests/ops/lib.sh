@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # Shared by the shell tests in tests/ops/ (sourced, not run). Every wait is bounded.
 
 fail() { echo "FAIL: $*" >&2; exit 1; }

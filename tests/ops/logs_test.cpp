@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Logs: one line per event on stderr with a timestamp and a level, and no line
 // per request at the default level (info).
 #include "ops_support.hpp"

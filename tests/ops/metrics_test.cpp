@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // --metrics-port: the Prometheus endpoint of the real binary, over real sockets.
 #include "ops_support.hpp"
 

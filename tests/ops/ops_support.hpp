@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Helpers for the operations tests: the metrics port from the log, a plain
 // HTTP/1.x client, and reading one sample out of the Prometheus text.
 #pragma once

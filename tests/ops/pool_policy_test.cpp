@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // --pool-policy: the hash pool's threads ("hash-pool") run under SCHED_BATCH
 // by default and the I/O threads keep the normal policy; `normal` leaves
 // every thread as it was. Read from the kernel (/proc/PID/task/TID: comm, and

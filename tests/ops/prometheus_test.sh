@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
 # A real Prometheus server (Debian's `prometheus`), on loopback with a
 # temporary config and data folder, scrapes hash_server's /metrics every
 # second; the test asks Prometheus's HTTP API for `up` and for the request

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Starts the real hash_server binary for a test and talks to it over real
 // sockets. Every test gets its own server on a port the system picks (port 0,
 // read back from the banner), so tests never collide.

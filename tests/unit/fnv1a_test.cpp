@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include <hashsrv/hash/fnv1a.hpp>
 #include <hashsrv/hex.hpp>
 

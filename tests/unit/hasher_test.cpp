@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // hashsrv::hasher (streaming) and append_hex_digest_of (one-shot) for the
 // three algorithms, against published vectors:
 //  - FNV-1a 64: the FNV reference suite (Landon Curt Noll's test_fnv.c);

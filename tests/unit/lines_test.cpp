@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The `lines` framing on its own: hashsrv::framing::line_framer and for_each_line.
 //
 // The limit: `max_line` counts the bytes of a line NOT including its "\n". A

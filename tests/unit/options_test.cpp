@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The command line (src/options.hpp): parse_command_line and the strict
 // parsers behind it. No server starts here; see integration/arguments_test.cpp
 // for the real binary's exit codes and stderr.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The hop: where each piece of code runs, and what comes back.
 #include <hashsrv/run_on.hpp>
 

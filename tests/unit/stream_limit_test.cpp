@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The `stream` framing on its own: hashsrv::framing::stream_limit counts the
 // bytes of an upload against --max-stream-bytes. add() stays true while the
 // total is <= the limit, so a stream of exactly max bytes is accepted.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The pool's scheduling policy: a long hash job yields every slice, so a
 // small job queued behind it runs after one slice, not after the whole job.
 #include <hashsrv/hash/hasher.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The `lines` protocol's framing: finds `\n`-terminated requests in a byte
 // stream and enforces the line-length limit. Pure: no sockets, no allocation.
 #pragma once

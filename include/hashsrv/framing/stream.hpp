@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The `stream` protocol's framing: a message is every byte up to the client's
 // half-close, so all there is to frame is its size against --max-stream-bytes.
 #pragma once

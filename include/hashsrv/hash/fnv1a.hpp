@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // FNV-1a 64, the tutorial's hash, as a streaming state.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // One streaming interface over the three algorithms the server offers.
 // FNV-1a is ours; XXH3 comes from libxxhash and SHA-256 from OpenSSL's EVP API.
 #pragma once
