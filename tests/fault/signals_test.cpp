@@ -12,18 +12,6 @@ using namespace fault;
 
 namespace {
 
-/// The kernel's ceiling on one connection's receive plus send buffers.
-std::size_t buffers_ceiling()
-{
-    auto third = [](char const* path) -> std::size_t {
-        std::ifstream in(path);
-        std::size_t a = 0, b = 0, c = 0;
-        in >> a >> b >> c;
-        return c > 0 ? c : (8U << 20);
-    };
-    return third("/proc/sys/net/ipv4/tcp_rmem") + third("/proc/sys/net/ipv4/tcp_wmem");
-}
-
 /// hash_server with stdout and stderr on one pipe, as under `2>&1 | tee`;
 /// the test reads the banner from it, then closes it like a reader that died.
 class piped_server {
@@ -116,7 +104,7 @@ TEST(Signals, ClosedLogPipeDoesNotKillAndTheDrainStillHappens)
     // More than the socket buffers can hold: once it is sent, the server has
     // read some of it, so the upload is in progress when SIGTERM comes.
     std::mt19937_64 rng(7);
-    auto const upload = random_bytes(rng, buffers_ceiling() + (1U << 20));
+    auto const upload = random_bytes(rng, socket_buffers_ceiling() + (1U << 20));
     auto c = connect_to(srv.port());
     ASSERT_TRUE(c);
     ASSERT_TRUE(send_all(c.get(), upload.substr(0, upload.size() - 1000)));

@@ -43,44 +43,7 @@ run_result run_with_few_threads(std::vector<std::string> args, std::size_t threa
     if (root) cmd.insert(cmd.end(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
     cmd.push_back(hash_server_path());
     cmd.insert(cmd.end(), args.begin(), args.end());
-
-    char out_t[] = "/tmp/hash_server_out_XXXXXX", err_t[] = "/tmp/hash_server_err_XXXXXX";
-    int outfd = ::mkstemp(out_t), errfd = ::mkstemp(err_t);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(outfd, STDOUT_FILENO);
-        ::dup2(errfd, STDERR_FILENO);
-        for (int fd = 3; fd < 1024; ++fd) ::close(fd);
-        std::vector<char*> argv;
-        for (auto& a : cmd) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    ::close(outfd);
-    ::close(errfd);
-    run_result r;
-    int st = 0;
-    auto until = clock::now() + 30s; // a hang guard only
-    while (::waitpid(pid, &st, WNOHANG) != pid) {
-        if (clock::now() >= until) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &st, 0);
-            break;
-        }
-        std::this_thread::sleep_for(5ms);
-    }
-    r.status.exited = WIFEXITED(st);
-    r.status.code = r.status.exited ? WEXITSTATUS(st) : WTERMSIG(st);
-    auto slurp = [](char const* p) {
-        std::ifstream in(p);
-        return std::string(std::istreambuf_iterator<char>(in), {});
-    };
-    r.out = slurp(out_t);
-    r.err = slurp(err_t);
-    ::unlink(out_t);
-    ::unlink(err_t);
-    return r;
+    return run_command(cmd, 30s); // the limit is a hang guard only
 }
 
 void expect_clear_failure(std::vector<std::string> const& args, std::string_view option)

@@ -149,18 +149,4 @@ inline bool have_command(std::string const& name)
     return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
 }
 
-/// The kernel's ceiling on one TCP connection's receive plus send buffers.
-/// A client that manages to send more than this has proof that the server
-/// read some of it (the bytes cannot all be sitting in buffers).
-inline std::size_t socket_buffers_ceiling()
-{
-    auto third = [](char const* path) -> std::size_t {
-        std::ifstream in(path);
-        std::size_t a = 0, b = 0, c = 0;
-        in >> a >> b >> c;
-        return c > 0 ? c : (8U << 20);
-    };
-    return third("/proc/sys/net/ipv4/tcp_rmem") + third("/proc/sys/net/ipv4/tcp_wmem");
-}
-
 } // namespace itest

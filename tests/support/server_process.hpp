@@ -79,6 +79,8 @@ struct run_result {
 
 /// Runs hash_server to completion (for argument errors, --help, ...).
 inline run_result run_to_exit(std::vector<std::string> const& args, std::chrono::milliseconds limit = 10s);
+/// Runs any program (argv[0]: its path) to completion, killed after `limit`.
+inline run_result run_command(std::vector<std::string> const& argv, std::chrono::milliseconds limit);
 
 class server_process {
 public:
@@ -369,7 +371,7 @@ inline std::string hex16(std::uint64_t v)
     return buf;
 }
 
-inline run_result run_to_exit(std::vector<std::string> const& args, std::chrono::milliseconds limit)
+inline run_result run_command(std::vector<std::string> const& argv_in, std::chrono::milliseconds limit)
 {
     char out_t[] = "/tmp/hash_server_out_XXXXXX", err_t[] = "/tmp/hash_server_err_XXXXXX";
     int outfd = ::mkstemp(out_t), errfd = ::mkstemp(err_t);
@@ -378,13 +380,11 @@ inline run_result run_to_exit(std::vector<std::string> const& args, std::chrono:
         ::dup2(outfd, STDOUT_FILENO);
         ::dup2(errfd, STDERR_FILENO);
         for (int fd = 3; fd < 1024; ++fd) ::close(fd);
+        std::vector<std::string> copy = argv_in;
         std::vector<char*> argv;
-        std::string path = hash_server_path();
-        argv.push_back(path.data());
-        std::vector<std::string> copy = args;
         for (auto& a : copy) argv.push_back(a.data());
         argv.push_back(nullptr);
-        ::execv(path.c_str(), argv.data());
+        ::execv(argv[0], argv.data());
         ::_exit(127);
     }
     ::close(outfd);
@@ -414,6 +414,27 @@ inline run_result run_to_exit(std::vector<std::string> const& args, std::chrono:
     ::unlink(out_t);
     ::unlink(err_t);
     return r;
+}
+
+inline run_result run_to_exit(std::vector<std::string> const& args, std::chrono::milliseconds limit)
+{
+    std::vector<std::string> argv{hash_server_path()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, limit);
+}
+
+/// The kernel's ceiling on one TCP connection's receive plus send buffers.
+/// A client that manages to send more than this has proof that the server
+/// read some of it (the bytes cannot all be sitting in buffers).
+inline std::size_t socket_buffers_ceiling()
+{
+    auto third = [](char const* path) -> std::size_t {
+        std::ifstream in(path);
+        std::size_t a = 0, b = 0, c = 0;
+        in >> a >> b >> c;
+        return c > 0 ? c : (8U << 20);
+    };
+    return third("/proc/sys/net/ipv4/tcp_rmem") + third("/proc/sys/net/ipv4/tcp_wmem");
 }
 
 } // namespace test_support
