@@ -7,6 +7,7 @@
 // sessions' jobs never wait behind a whole chunk (include/hashsrv/time_slice.hpp).
 #pragma once
 
+#include "chunk_cache.hpp"
 #include "job_limit.hpp"
 #include "metrics.hpp"
 
@@ -50,15 +51,21 @@ class hash_pipeline {
 public:
     using pool_executor = boost::asio::thread_pool::executor_type;
 
-    /// `first`: the buffer holding the upload's first chunk (buffer 0).
+    /// `first`: the buffer holding the upload's first chunk (buffer 0);
+    /// `first_is_chunk`: whether it is a whole chunk buffer from `cache`
+    /// (otherwise it is smaller, the upload ended in it, and next_buffer
+    /// must not be called). Chunk buffers come from `cache` (of the chunk
+    /// size) and go back to it when the pipeline and its feeder are done.
     /// `slice`: bytes hashed between yields to the pool's queue (0: none).
     hash_pipeline(boost::asio::any_io_executor home, pool_executor pool, job_limit& slots, metrics& stats,
-                  algorithm alg, std::size_t inline_below, std::size_t chunk_size, std::size_t depth,
-                  std::size_t slice, std::unique_ptr<char[]> first)
-        : pool_(std::move(pool)), slots_(slots), stats_(stats), inline_below_(inline_below), chunk_size_(chunk_size),
-          depth_(depth), slice_(slice), shared_(std::make_shared<shared>(alg, std::move(home), depth))
+                  algorithm alg, std::size_t inline_below, std::shared_ptr<chunk_cache> cache, std::size_t depth,
+                  std::size_t slice, std::unique_ptr<char[]> first, bool first_is_chunk)
+        : pool_(std::move(pool)), slots_(slots), stats_(stats), inline_below_(inline_below),
+          chunk_size_(cache->size()), depth_(depth), slice_(slice),
+          shared_(std::make_shared<shared>(alg, std::move(home), depth, std::move(cache)))
     {
         shared_->buffers.push_back(std::move(first));
+        shared_->first_is_chunk = first_is_chunk;
     }
 
     /// Whether a hash of ours is queued or running (time that is not the client's silence).
@@ -93,7 +100,7 @@ public:
     boost::asio::awaitable<boost::asio::mutable_buffer> next_buffer()
     {
         if (free_.empty() && shared_->buffers.size() < depth_) {
-            shared_->buffers.push_back(std::make_unique_for_overwrite<char[]>(chunk_size_));
+            shared_->buffers.push_back(shared_->cache->take());
             free_.push_back(shared_->buffers.size() - 1);
         }
         while (free_.empty()) co_await collect_one();
@@ -119,9 +126,16 @@ private:
     };
 
     struct shared {
-        shared(algorithm alg, boost::asio::any_io_executor h, std::size_t depth)
-            : state(alg), home(std::move(h)), done(home, depth)
+        shared(algorithm alg, boost::asio::any_io_executor h, std::size_t depth, std::shared_ptr<chunk_cache> c)
+            : state(alg), home(std::move(h)), cache(std::move(c)), done(home, depth)
         {
+        }
+        shared(shared const&) = delete;
+        shared& operator=(shared const&) = delete;
+        /// No view into the buffers is left: the next upload may have them.
+        ~shared()
+        {
+            for (std::size_t i = first_is_chunk ? 0 : 1; i < buffers.size(); ++i) cache->give(std::move(buffers[i]));
         }
 
         /// Queues a chunk; true when no feeder is running (the caller starts one).
@@ -148,6 +162,8 @@ private:
         hasher state; // written by the feeder, one chunk after the other
         boost::asio::any_io_executor home;           // the session's strand
         std::vector<std::unique_ptr<char[]>> buffers; // the feeder hashes views into these
+        std::shared_ptr<chunk_cache> cache;           // where the chunk buffers go back
+        bool first_is_chunk = true;                   // buffers[0] is a chunk buffer of cache's size
         boost::asio::experimental::channel<void(boost::system::error_code, std::size_t)> done; // finished buffers
         std::exception_ptr failure;
         std::size_t unfinished = 0; // chunks queued or hashing; on the session's strand

@@ -180,7 +180,7 @@ void server::spawn_session(int fd)
     }
     stats_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
     stats_.connections_active.fetch_add(1, std::memory_order_relaxed);
-    session_context ctx{&cfg_, protocol_, pool_.get_executor(), &pool_slots_, &stats_, &stopping_};
+    session_context ctx{&cfg_, protocol_, pool_.get_executor(), &pool_slots_, chunks_, &stats_, &stopping_};
     asio::co_spawn(ctl->strand, run_session(fd, ctl, ctx), [this, id, client](std::exception_ptr e) {
         if (e) {
             try {

@@ -80,6 +80,9 @@ private:
     boost::asio::steady_timer slot_free_; // wakes the accept loop below the connection limit
     boost::asio::steady_timer drained_;   // wakes the drain when the last session ends
     job_limit pool_slots_;
+    // Up to 64 MiB of stream chunk buffers (at least one) kept for the next
+    // upload, so that its recv does not fault fresh pages in (src/chunk_cache.hpp).
+    std::shared_ptr<chunk_cache> chunks_ = std::make_shared<chunk_cache>(cfg_.chunk_size, std::size_t{64} << 20);
     std::atomic<bool> stopping_{false};
     std::function<void()> on_stopped_;
     std::size_t forced_ = 0;

@@ -224,18 +224,35 @@ private:
 
     asio::awaitable<void> serve_stream()
     {
+        // The first read goes to a buffer of one read's size, not a whole
+        // chunk: a 12-byte request does not allocate (and free) a 16 MiB
+        // chunk. Only an upload that goes on past it takes a chunk buffer
+        // (from the cache of chunk buffers) and copies these bytes over.
+        std::size_t const first_size = std::min(cfg_.chunk_size, max_read);
         std::unique_ptr<char[]> a;
-        auto [ec, n] = co_await read_first(a, cfg_.chunk_size);
+        auto [ec, n] = co_await read_first(a, first_size);
         if (ec && ec != asio::error::eof) co_return end_quietly(ec);
         begin_request(); // an empty upload (connect, half-close) is a request too
         framing::stream_limit limit(cfg_.max_stream_bytes);
-        if (!ec) std::tie(ec, n) = co_await fill({a.get(), room(limit, cfg_.chunk_size)}, n);
+        if (!ec) std::tie(ec, n) = co_await fill({a.get(), room(limit, first_size)}, n);
         if (ec && ec != asio::error::eof) co_return abandon(ec);
+        bool first_is_chunk = first_size == cfg_.chunk_size;
+        if (!ec && !first_is_chunk) { // more than one read's worth: a whole chunk
+            auto chunk = ctx_.chunks->take();
+            std::memcpy(chunk.get(), a.get(), n);
+            a = std::move(chunk);
+            first_is_chunk = true;
+            std::tie(ec, n) = co_await fill({a.get(), room(limit, cfg_.chunk_size)}, n);
+            if (ec && ec != asio::error::eof) {
+                ctx_.chunks->give(std::move(a));
+                co_return abandon(ec);
+            }
+        }
         // Up to three chunks in flight: one hashing, one queued behind it on
         // the pool, one being read (bench/README.md, scenario 3).
         constexpr std::size_t depth = 3;
         hash_pipeline pipe(co_await asio::this_coro::executor, ctx_.pool, *ctx_.pool_slots, *ctx_.stats, cfg_.hash,
-                           cfg_.inline_below, cfg_.chunk_size, depth, cfg_.pool_slice, std::move(a));
+                           cfg_.inline_below, ctx_.chunks, depth, cfg_.pool_slice, std::move(a), first_is_chunk);
         pipe_ = &pipe; // for the watchdog
         struct forget {
             hash_pipeline const*& p;

@@ -2,6 +2,7 @@
 // One coroutine per connection, on a strand of its own.
 #pragma once
 
+#include "chunk_cache.hpp"
 #include "options.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -43,6 +44,7 @@ struct session_context {
     boost::asio::ip::tcp protocol; // the listener's, so its accepted sockets'
     boost::asio::thread_pool::executor_type pool;
     job_limit* pool_slots;
+    std::shared_ptr<chunk_cache> chunks; // stream: chunk buffers kept between uploads
     metrics* stats;
     std::atomic<bool> const* stopping;
 };

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: BSL-1.0
+// Chunk buffers kept for the next upload. A stream upload needs up to three
+// --chunk-size buffers and every upload is a new connection: allocated fresh
+// each time, a large chunk (16 MiB) came from mmap or from a heap that glibc
+// had trimmed, so recv on the I/O thread page-faulted every 4 KiB of it again
+// (bench/README.md, scenario 6: ~25 000 faults in 4 s at 16M chunks against
+// ~600 at 256K). Buffers given back here are handed to the next upload
+// already mapped. Shared by the I/O threads and the pool (a pipeline can end
+// on either), so guarded by a mutex; held at most `keep` buffers.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace hashsrv {
+
+class chunk_cache {
+public:
+    /// Caches at most `budget` bytes of `size`-byte buffers, and at least one.
+    chunk_cache(std::size_t size, std::size_t budget) : size_(size), keep_(budget / size > 0 ? budget / size : 1) {}
+
+    std::size_t size() const noexcept { return size_; }
+
+    /// A buffer of size() bytes, contents unspecified.
+    std::unique_ptr<char[]> take()
+    {
+        {
+            std::lock_guard lock(m_);
+            if (!free_.empty()) {
+                auto b = std::move(free_.back());
+                free_.pop_back();
+                return b;
+            }
+        }
+        return std::make_unique_for_overwrite<char[]>(size_);
+    }
+
+    /// Takes back a buffer of size() bytes (from take()); freed when the cache is full.
+    void give(std::unique_ptr<char[]> b)
+    {
+        if (!b) return;
+        std::lock_guard lock(m_);
+        if (free_.size() < keep_) free_.push_back(std::move(b));
+    }
+
+private:
+    std::size_t size_;
+    std::size_t keep_;
+    std::mutex m_;
+    std::vector<std::unique_ptr<char[]>> free_;
+};
+
+} // namespace hashsrv
