@@ -230,7 +230,8 @@ private:
         // (from the cache of chunk buffers) and copies these bytes over.
         std::size_t const first_size = std::min(cfg_.chunk_size, max_read);
         std::unique_ptr<char[]> a;
-        auto [ec, n] = co_await read_first(a, first_size);
+        // With first_size the chunk size, the first buffer is a chunk buffer: from the cache.
+        auto [ec, n] = co_await read_first(a, first_size, first_size == cfg_.chunk_size ? ctx_.chunks.get() : nullptr);
         if (ec && ec != asio::error::eof) co_return end_quietly(ec);
         begin_request(); // an empty upload (connect, half-close) is a request too
         framing::stream_limit limit(cfg_.max_stream_bytes);
@@ -407,16 +408,19 @@ private:
     /// non-blocking read is tried at once (no reactor round trip, no epoll
     /// re-arm); a client that has not sent yet is then waited for without a
     /// buffer, so an idle connection holds none (bench/README.md, scenario 4).
-    asio::awaitable<std::tuple<error_code, std::size_t>> read_first(std::unique_ptr<char[]>& buf, std::size_t size)
+    /// `from`: the buffer comes from this cache (and goes back to it while waiting); `size` is then its size.
+    asio::awaitable<std::tuple<error_code, std::size_t>> read_first(std::unique_ptr<char[]>& buf, std::size_t size,
+                                                                    chunk_cache* from = nullptr)
     {
         touch();
         for (;;) {
-            buf = std::make_unique_for_overwrite<char[]>(size);
+            buf = from ? from->take() : std::make_unique_for_overwrite<char[]>(size);
             auto [ec, n] = descriptor_io::try_receive(fd_, asio::buffer(buf.get(), std::min(size, max_read)));
             if (!descriptor_io::would_block(ec)) {
                 touch();
                 co_return std::tuple{ec, n};
             }
+            if (from) from->give(std::move(buf));
             buf.reset();
             // Readiness can be spurious (a reused descriptor's stale event):
             // then the loop waits again, against the same deadline.
