@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: BSL-1.0
 // Chunk buffers kept for the next upload. A stream upload needs up to three
 // --chunk-size buffers and every upload is a new connection: allocated fresh
-// each time, a large chunk (16 MiB) came from mmap or from a heap that glibc
-// had trimmed, so recv on the I/O thread page-faulted every 4 KiB of it again
-// (bench/README.md, scenario 6: ~25 000 faults in 4 s at 16M chunks against
-// ~600 at 256K). Buffers given back here are handed to the next upload
-// already mapped. Shared by the I/O threads and the pool (a pipeline can end
-// on either), so guarded by a mutex; held at most `keep` buffers.
+// each time, a large chunk comes from mmap or from a heap that glibc has
+// trimmed since, so the I/O thread's recv page-faults it in again, 4 KiB at a
+// time, while every other connection waits. Buffers given back here reach
+// the next upload already mapped. Shared by the I/O threads and the pool (a
+// pipeline can end on either), so guarded by a mutex; holds at most a budget
+// of bytes, and at least one buffer.
 #pragma once
 
 #include <cstddef>
