@@ -141,7 +141,7 @@ note "image built (context: ${context:-?})"
 
 [ "$(docker inspect -f '{{.Config.User}}' hash_server:test)" = hash ] || fail "the image does not run as user hash"
 docker inspect -f '{{json .Config.ExposedPorts}}' hash_server:test | grep -q '"8080/tcp"' || fail "8080 not exposed"
-[ "$(docker inspect -f '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' hash_server:test)" = '["hash_server"] ["8080"]' ] ||
+[ "$(docker inspect -f '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' hash_server:test)" = '["hash_server","--metrics-bind","0.0.0.0"] ["8080"]' ] ||
   fail "ENTRYPOINT/CMD: $(docker inspect -f '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' hash_server:test)"
 
 # ---- run -----------------------------------------------------------------------
