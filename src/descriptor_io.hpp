@@ -11,10 +11,12 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <cerrno>
 #include <cstddef>
+#include <optional>
 #include <tuple>
 
 #include <linux/sockios.h>
@@ -68,6 +70,16 @@ inline std::size_t unread(int fd)
     int n = 0;
     if (::ioctl(fd, FIONREAD, &n) != 0 || n < 0) return 0;
     return static_cast<std::size_t>(n);
+}
+
+/// The connection's peer, if the system still knows it.
+inline std::optional<boost::asio::ip::tcp::endpoint> peer(int fd)
+{
+    boost::asio::ip::tcp::endpoint ep;
+    auto size = static_cast<socklen_t>(ep.capacity());
+    if (::getpeername(fd, ep.data(), &size) != 0) return std::nullopt;
+    ep.resize(size);
+    return ep;
 }
 
 /// Bytes written and not yet acknowledged by the peer (0 when it cannot tell).

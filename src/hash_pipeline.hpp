@@ -61,7 +61,7 @@ public:
                   algorithm alg, std::size_t inline_below, std::shared_ptr<chunk_cache> cache, std::size_t depth,
                   std::size_t slice, std::unique_ptr<char[]> first, bool first_is_chunk)
         : pool_(std::move(pool)), slots_(slots), stats_(stats), inline_below_(inline_below),
-          chunk_size_(cache->size()), depth_(depth), slice_(slice),
+          depth_(depth), slice_(slice),
           shared_(std::make_shared<shared>(alg, std::move(home), depth, std::move(cache)))
     {
         shared_->buffers.push_back(std::move(first));
@@ -106,7 +106,7 @@ public:
         while (free_.empty()) co_await collect_one();
         current_ = free_.back();
         free_.pop_back();
-        co_return boost::asio::buffer(shared_->buffers[current_].get(), chunk_size_);
+        co_return boost::asio::buffer(shared_->buffers[current_].get(), shared_->cache->size());
     }
 
     /// Waits for every chunk in flight; returns the digest in hex. A hash
@@ -220,7 +220,6 @@ private:
     job_limit& slots_;
     metrics& stats_;
     std::size_t inline_below_;
-    std::size_t chunk_size_;
     std::size_t depth_;
     std::size_t slice_;
     std::shared_ptr<shared> shared_;

@@ -195,11 +195,9 @@ void server::spawn_session(int fd)
 
 std::string server::client_address(int fd)
 {
-    tcp::endpoint ep;
-    auto size = static_cast<socklen_t>(ep.capacity());
-    if (::getpeername(fd, ep.data(), &size) != 0) return "?";
-    ep.resize(size);
-    auto a = ep.address();
+    auto ep = descriptor_io::peer(fd);
+    if (!ep) return "?";
+    auto a = ep->address();
     if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string(); // one key per client
     return a.to_string();
 }

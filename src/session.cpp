@@ -90,15 +90,20 @@ asio::awaitable<std::string> digest_lines(algorithm alg, std::string_view comple
 /// Replies of `lines` hashed and held at once, per connection, at most.
 constexpr std::size_t reply_slice_bytes = 64 * 1024;
 
-/// The length of the first `count` lines of `complete` (all of it if fewer).
-std::size_t lines_prefix(std::string_view complete, std::size_t count)
+/// The first lines of `complete`, at most `most` of them.
+struct lines_prefix {
+    std::size_t bytes = 0;
+    std::size_t lines = 0;
+};
+
+lines_prefix first_lines(std::string_view complete, std::size_t most)
 {
-    std::size_t end = 0;
-    for (std::size_t i = 0; i < count && end < complete.size(); ++i) {
-        auto nl = complete.find('\n', end);
-        end = nl == std::string_view::npos ? complete.size() : nl + 1;
+    lines_prefix p;
+    for (; p.lines < most && p.bytes < complete.size(); ++p.lines) {
+        auto nl = complete.find('\n', p.bytes);
+        p.bytes = nl == std::string_view::npos ? complete.size() : nl + 1;
     }
-    return end;
+    return p;
 }
 
 template <typename T>
@@ -196,11 +201,8 @@ public:
 
     std::string peer() const
     {
-        tcp::endpoint ep;
-        auto size = static_cast<socklen_t>(ep.capacity());
-        if (::getpeername(fd_, ep.data(), &size) != 0) return "connection";
-        ep.resize(size);
-        return ep.address().to_string() + ":" + std::to_string(ep.port());
+        auto ep = descriptor_io::peer(fd_);
+        return ep ? ep->address().to_string() + ":" + std::to_string(ep->port()) : "connection";
     }
 
 private:
@@ -358,14 +360,13 @@ private:
         auto const reply_line = hasher::hex_size(cfg_.hash) + 1;
         auto const per_slice = std::max<std::size_t>(1, reply_slice_bytes / reply_line);
         while (!complete.empty()) {
-            auto len = lines_prefix(complete, per_slice);
-            auto reply = co_await hash(len, digest_lines(cfg_.hash, complete.substr(0, len)));
+            auto slice = first_lines(complete, per_slice);
+            auto reply = co_await hash(slice.bytes, digest_lines(cfg_.hash, complete.substr(0, slice.bytes)));
             if (co_await write(reply)) co_return false;
-            auto lines = reply.size() / reply_line;
-            ctx_.stats->requests[static_cast<std::size_t>(outcome::ok)].fetch_add(lines - 1,
+            ctx_.stats->requests[static_cast<std::size_t>(outcome::ok)].fetch_add(slice.lines - 1,
                                                                                  std::memory_order_relaxed);
             end_request(outcome::ok);
-            complete.remove_prefix(len);
+            complete.remove_prefix(slice.bytes);
             if (!complete.empty()) begin_request();
         }
         co_return true;
