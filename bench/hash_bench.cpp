@@ -11,7 +11,7 @@
 
 #include <hashsrv/hash/hasher.hpp>
 
-#include "options.hpp" // parse_size, parse_seconds, parse_port: the server's own parsers
+#include <hashsrv/parse.hpp> // the server's own parsers of sizes, seconds and ports
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

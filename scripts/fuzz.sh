@@ -12,6 +12,7 @@
 # tests/fuzz/artifacts/ (git-ignored) and can be replayed with
 #   build/fuzz/tests/fuzz/fuzz_<target> tests/fuzz/artifacts/<file>
 set -euo pipefail
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-60}

@@ -4,6 +4,7 @@
 # below, or only those named (scripts/test.sh asan tsan). Exits non-zero on the
 # first failure. The release stage runs last, so ctest's summary closes the log.
 set -euo pipefail
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
 cd "$(dirname "$0")/.."
 
 all_stages=(lint fuzz asan tsan release)

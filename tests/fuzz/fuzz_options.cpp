@@ -2,7 +2,7 @@
 // libFuzzer target for the command line (src/options.cpp): argv is built from
 // the input (arguments separated by NUL bytes). parse_command_line must never
 // crash or throw, and a config it accepts must respect every documented bound.
-#include "options.hpp"
+#include "app/options.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSL-1.0
-// The command line (src/options.hpp): parse_command_line and the strict
-// parsers behind it. No server starts here; see integration/arguments_test.cpp
+// The command line (src/app/options.hpp): parse_command_line and the strict
+// parsers behind it (include/hashsrv/parse.hpp). No server starts here; see integration/arguments_test.cpp
 // for the real binary's exit codes and stderr.
-#include "options.hpp"
+#include "app/options.hpp"
+
+#include <hashsrv/parse.hpp>
 
 #include <gtest/gtest.h>
 

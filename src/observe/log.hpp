@@ -2,12 +2,16 @@
 // One line per event on stderr: "2026-11-27T12:00:00.123Z WARN message".
 #pragma once
 
-#include "options.hpp"
-
 #include <fmt/format.h>
 
-#include <atomic>
 #include <string_view>
+
+namespace hashsrv {
+
+enum class log_level { error, warn, info, debug };
+std::string_view to_string(log_level l) noexcept;
+
+} // namespace hashsrv
 
 namespace hashsrv::log {
 

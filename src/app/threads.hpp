@@ -3,15 +3,21 @@
 // apart, and the hash pool's under its own scheduling policy.
 #pragma once
 
-#include "options.hpp"
-
 #include <boost/asio/thread_pool.hpp>
 
 #include <cstddef>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace hashsrv {
+
+/// The hash pool threads' scheduling policy (--pool-policy).
+enum class pool_policy { batch, normal };
+constexpr std::string_view to_string(pool_policy p) noexcept
+{
+    return p == pool_policy::batch ? "batch" : "normal";
+}
 
 /// Names the calling thread (at most 15 characters are kept).
 void name_this_thread(char const* name);
@@ -20,7 +26,7 @@ void name_this_thread(char const* name);
 /// `policy` to it; returns once every thread has. SCHED_BATCH (the default)
 /// keeps the weight of a normal thread but takes away wake-up preemption: a
 /// hop that wakes a pool thread no longer pushes the I/O thread (or a client
-/// on the same core) off its CPU (bench/README.md, scenario 1).
+/// on the same core) off its CPU (fewer context switches per hop).
 void settle_pool_threads(boost::asio::thread_pool& pool, std::size_t threads, pool_policy policy);
 
 /// Threads we start ourselves and join in the destructor (or join()). A

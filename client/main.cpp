@@ -10,7 +10,8 @@
 // Sending and receiving are two coroutines running at once, so a lines
 // server's replies are read while the rest of the input is still being sent
 // (sending everything first could fill both socket buffers and hang).
-#include "options.hpp"
+#include <hashsrv/framing/protocol.hpp>
+#include <hashsrv/parse.hpp>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/as_tuple.hpp>

@@ -3,8 +3,9 @@
 // the Prometheus text format from metrics::render(), nothing else.
 #pragma once
 
-#include "options.hpp"
-#include "session.hpp"
+#include "protocols/session.hpp"
+#include "server/listener.hpp"
+#include "server/server_settings.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -27,7 +28,7 @@ class metrics_endpoint {
 public:
     /// Binds --metrics-bind on --metrics-port and listens at once;
     /// throws listen_error if it cannot.
-    metrics_endpoint(boost::asio::io_context& ioc, config const& cfg, metrics const& stats);
+    metrics_endpoint(boost::asio::io_context& ioc, server_settings const& cfg, metrics const& stats);
 
     /// The port actually bound (differs from the configured one when that was 0).
     std::uint16_t port() const;
@@ -44,6 +45,20 @@ private:
         bool idle; // waiting for a request's first byte: may be evicted
     };
 
+    /// A scrape connection's entry in connections_, for as long as it is served.
+    class registration {
+    public:
+        registration(metrics_endpoint& ep, boost::beast::tcp_stream& stream);
+        ~registration();
+        registration(registration const&) = delete;
+        registration& operator=(registration const&) = delete;
+        connection_entry& entry() { return *it_; }
+
+    private:
+        metrics_endpoint& ep_;
+        std::list<connection_entry>::iterator it_;
+    };
+
     boost::asio::awaitable<void> accept_loop();
     boost::asio::awaitable<void> make_room();
     boost::asio::awaitable<bool> await_request(boost::beast::tcp_stream& stream, boost::beast::flat_buffer& buffer,
@@ -52,10 +67,10 @@ private:
     boost::asio::awaitable<void> discard_input(boost::beast::tcp_stream& stream);
     void close_all();
 
-    config const& cfg_;
+    server_settings const& cfg_;
     metrics const& stats_;
     session_strand strand_;
-    boost::asio::ip::tcp::acceptor acceptor_;
+    acceptor acceptor_;
     bool stopped_ = false;                             // on strand_
     std::list<connection_entry> connections_; // on strand_: the open scrapes, oldest first
     boost::asio::steady_timer room_;          // on strand_: wakes make_room()

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
-// hash_server: parse options, build the server, run it.
-#include "options.hpp"
-#include "server.hpp"
+// hash_server: parse the command line, run the server.
+#include "app/options.hpp"
+#include "app/run.hpp"
 
 #include <iostream>
 #include <variant>

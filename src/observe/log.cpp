@@ -1,8 +1,24 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "log.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+
+namespace hashsrv {
+
+std::string_view to_string(log_level l) noexcept
+{
+    switch (l) {
+    case log_level::error: return "error";
+    case log_level::warn: return "warn";
+    case log_level::info: return "info";
+    case log_level::debug: return "debug";
+    }
+    return "?";
+}
+
+} // namespace hashsrv
 
 namespace hashsrv::log {
 

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "metrics.hpp"
 
-#include "options.hpp"
-
 #include <fmt/format.h>
 
 namespace hashsrv {
@@ -44,7 +42,7 @@ void latency_histogram::render(std::string& out, std::string_view name) const
                    static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9, name, cumulative);
 }
 
-std::string metrics::render(config const& cfg) const
+std::string metrics::render(protocol proto, algorithm alg) const
 {
     std::string out;
     auto it = std::back_inserter(out);
@@ -66,11 +64,11 @@ std::string metrics::render(config const& cfg) const
 
     family("hash_server_requests_total", "counter", "Requests by protocol and outcome.");
     for (std::size_t i = 0; i < requests.size(); ++i)
-        fmt::format_to(it, "hash_server_requests_total{{protocol=\"{}\",outcome=\"{}\"}} {}\n", to_string(cfg.proto),
+        fmt::format_to(it, "hash_server_requests_total{{protocol=\"{}\",outcome=\"{}\"}} {}\n", to_string(proto),
                        to_string(static_cast<outcome>(i)), load(requests[i]));
 
     family("hash_server_bytes_hashed_total", "counter", "Bytes hashed, by algorithm.");
-    fmt::format_to(it, "hash_server_bytes_hashed_total{{algorithm=\"{}\"}} {}\n", to_string(cfg.hash),
+    fmt::format_to(it, "hash_server_bytes_hashed_total{{algorithm=\"{}\"}} {}\n", to_string(alg),
                    load(bytes_hashed));
     family("hash_server_hops_total", "counter", "Hash jobs sent to the pool and back.");
     fmt::format_to(it, "hash_server_hops_total {}\n", load(hops));

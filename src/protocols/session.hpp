@@ -1,22 +1,23 @@
 // SPDX-License-Identifier: BSL-1.0
-// One coroutine per connection, on a strand of its own.
+// One coroutine per connection, on a strand of its own: what the server sees
+// of a session.
 #pragma once
 
-#include "chunk_cache.hpp"
-#include "options.hpp"
+#include "pool/chunk_cache.hpp"
+#include "pool/hop.hpp"
+#include "protocols/session_settings.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <memory>
 
 namespace hashsrv {
 
-class job_limit;
+class plain_transport;
 struct metrics;
 
 using session_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
@@ -27,9 +28,8 @@ struct session_control : std::enable_shared_from_this<session_control> {
     explicit session_control(session_strand s) : strand(std::move(s)) {}
 
     session_strand strand;
-    int descriptor = -1;                             // the connection's, until the session closes it
-    boost::asio::ip::tcp::socket* socket = nullptr; // once the session has handed it to Asio (to wait)
-    bool idle = true;                                // no request in progress
+    plain_transport* io = nullptr; // the session's connection, while it has one
+    bool idle = true;              // no request in progress
 
     /// Ends the session if it is between requests (nothing read yet, or
     /// between lines); a request in progress is left to finish.
@@ -40,10 +40,9 @@ struct session_control : std::enable_shared_from_this<session_control> {
 
 /// What a session needs from the server; the server outlives every session.
 struct session_context {
-    config const* cfg;
+    session_settings const* cfg;
     boost::asio::ip::tcp protocol; // the listener's, so its accepted sockets'
-    boost::asio::thread_pool::executor_type pool;
-    job_limit* pool_slots;
+    hash_pool pool;
     std::shared_ptr<chunk_cache> chunks; // stream: chunk buffers kept between uploads
     metrics* stats;
     std::atomic<bool> const* stopping;

@@ -1,16 +1,12 @@
 // SPDX-License-Identifier: BSL-1.0
-#include "metrics_http.hpp"
+#include "server/metrics_http.hpp"
 
-#include "log.hpp"
-#include "metrics.hpp"
-#include "server.hpp" // listen_error
+#include "observe/log.hpp"
+#include "observe/metrics.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -34,8 +30,6 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
 // A scrape request is a request line and a few headers. Anything bigger is
 // not Prometheus, and must not make us buffer it.
 constexpr std::size_t max_request_bytes = 8 * 1024;
@@ -52,31 +46,16 @@ constexpr std::chrono::milliseconds accept_backoff{100};
 
 constexpr char content_type[] = "text/plain; version=0.0.4; charset=utf-8";
 
-void listen_on(tcp::acceptor& acc, tcp::endpoint const& ep)
-{
-    acc.open(ep.protocol());
-    acc.set_option(tcp::acceptor::reuse_address(true));
-    if (ep.address().is_v6() && ep.address().is_unspecified())
-        acc.set_option(asio::ip::v6_only(false)); // one socket for IPv6 and IPv4
-    acc.bind(ep);
-    acc.listen();
-}
-
 /// --metrics-bind (loopback unless told otherwise), on --metrics-port.
-tcp::acceptor make_acceptor(session_strand const& strand, config const& cfg)
+acceptor make_acceptor(session_strand const& strand, server_settings const& cfg)
 {
-    tcp::acceptor acc(strand);
     auto port = cfg.metrics_port.value_or(0);
-    tcp::endpoint ep{asio::ip::make_address(cfg.metrics_bind), port};
     try {
-        listen_on(acc, ep);
-    } catch (boost::system::system_error const& e) {
-        error_code ignored;
-        acc.close(ignored);
-        throw listen_error(e.code(), "cannot listen for metrics on port " + std::to_string(port) + " of " +
-                                         ep.address().to_string() + " (--metrics-bind)");
+        return listen(strand, cfg.metrics_bind, port);
+    } catch (listen_error const& e) {
+        throw listen_error(e.code, "cannot listen for metrics on port " + std::to_string(port) + " of " +
+                                       cfg.metrics_bind + " (--metrics-bind)");
     }
-    return acc;
 }
 
 bool is_metrics_path(beast::string_view target)
@@ -99,7 +78,7 @@ http::response<http::string_body> plain(http::status status, unsigned version, b
 /// `req` is a request's header; a body after it (a POST's) is never read, so
 /// such a request is answered and the connection closed.
 http::response<http::string_body> respond(http::request_parser<http::empty_body> const& parser, metrics const& stats,
-                                          config const& cfg)
+                                          server_settings const& cfg)
 {
     auto const& req = parser.get();
     auto res = plain(http::status::ok, req.version(), req.keep_alive() && parser.is_done(), {});
@@ -113,7 +92,7 @@ http::response<http::string_body> respond(http::request_parser<http::empty_body>
     } else {
         res.result(http::status::ok);
         res.set(http::field::content_type, content_type);
-        res.body() = stats.render(cfg);
+        res.body() = stats.render(cfg.proto, cfg.hash);
     }
     res.prepare_payload(); // Content-Length, also for HEAD
     if (req.method() == http::verb::head) res.body().clear();
@@ -139,7 +118,7 @@ void log_failure(std::exception_ptr e)
 
 } // namespace
 
-metrics_endpoint::metrics_endpoint(asio::io_context& ioc, config const& cfg, metrics const& stats)
+metrics_endpoint::metrics_endpoint(asio::io_context& ioc, server_settings const& cfg, metrics const& stats)
     : cfg_(cfg), stats_(stats), strand_(asio::make_strand(ioc)), acceptor_(make_acceptor(strand_, cfg)),
       room_(strand_)
 {
@@ -222,23 +201,26 @@ asio::awaitable<bool> metrics_endpoint::await_request(beast::tcp_stream& stream,
     co_return !ec && !stopped_;
 }
 
+metrics_endpoint::registration::registration(metrics_endpoint& ep, beast::tcp_stream& stream)
+    : ep_(ep), it_(ep.connections_.insert(ep.connections_.end(), connection_entry{&stream, false}))
+{
+}
+
+metrics_endpoint::registration::~registration()
+{
+    ep_.connections_.erase(it_);
+    ep_.room_.cancel(); // room for a newcomer
+}
+
 asio::awaitable<void> metrics_endpoint::serve(tcp::socket sock)
 {
     beast::tcp_stream stream(std::move(sock));
-    auto self = connections_.insert(connections_.end(), connection_entry{&stream, false});
-    struct forget {
-        metrics_endpoint& ep;
-        std::list<connection_entry>::iterator it;
-        ~forget()
-        {
-            ep.connections_.erase(it);
-            ep.room_.cancel();
-        }
-    } registration{*this, self};
+    registration registered(*this, stream);
+    auto& self = registered.entry();
 
     beast::flat_buffer buffer(max_request_bytes);
     bool unread_input = false; // a request body or header we did not read
-    for (bool first = true; co_await await_request(stream, buffer, *self, first); first = false) {
+    for (bool first = true; co_await await_request(stream, buffer, self, first); first = false) {
         http::request_parser<http::empty_body> parser;
         parser.header_limit(max_request_bytes);
         stream.expires_after(header_deadline);

@@ -2,20 +2,21 @@
 // The stream protocol's hop, pipelined and time-sliced: the chunks of one
 // upload are hashed on the pool in order, with the next chunk already queued
 // behind the one being hashed, so the pool thread goes from chunk to chunk
-// without waiting for the I/O thread (bench/README.md, scenario 3); and the
+// without waiting for the I/O thread; and the
 // job hashing them yields to the pool's queue every slice, so other
 // sessions' jobs never wait behind a whole chunk (include/hashsrv/time_slice.hpp).
 #pragma once
 
-#include "chunk_cache.hpp"
-#include "job_limit.hpp"
-#include "metrics.hpp"
+#include "observe/metrics.hpp"
+#include "pool/chunk_cache.hpp"
+#include "pool/hop.hpp"
+#include "pool/job_limit.hpp"
 
 #include <hashsrv/hash/hasher.hpp>
 #include <hashsrv/time_slice.hpp>
+#include <hashsrv/use_tuple.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -23,7 +24,6 @@
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -57,10 +57,10 @@ public:
     /// must not be called). Chunk buffers come from `cache` (of the chunk
     /// size) and go back to it when the pipeline and its feeder are done.
     /// `slice`: bytes hashed between yields to the pool's queue (0: none).
-    hash_pipeline(boost::asio::any_io_executor home, pool_executor pool, job_limit& slots, metrics& stats,
-                  algorithm alg, std::size_t inline_below, std::shared_ptr<chunk_cache> cache, std::size_t depth,
-                  std::size_t slice, std::unique_ptr<char[]> first, bool first_is_chunk)
-        : pool_(std::move(pool)), slots_(slots), stats_(stats), inline_below_(inline_below),
+    hash_pipeline(boost::asio::any_io_executor home, hash_pool pool, algorithm alg, std::size_t inline_below,
+                  std::shared_ptr<chunk_cache> cache, std::size_t depth, std::size_t slice,
+                  std::unique_ptr<char[]> first, bool first_is_chunk)
+        : pool_(pool.executor), slots_(*pool.slots), stats_(*pool.stats), inline_below_(inline_below),
           depth_(depth), slice_(slice),
           shared_(std::make_shared<shared>(alg, std::move(home), depth, std::move(cache)))
     {
@@ -210,7 +210,7 @@ private:
 
     boost::asio::awaitable<void> collect_one()
     {
-        auto [ec, index] = co_await shared_->done.async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
+        auto [ec, index] = co_await shared_->done.async_receive(use_tuple);
         if (ec) throw boost::system::system_error(ec, "hash pipeline");
         --in_flight_;
         free_.push_back(index);

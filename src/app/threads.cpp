@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
-#include "threads.hpp"
+#include "app/threads.hpp"
 
-#include "log.hpp"
+#include "observe/log.hpp"
 
 #include <boost/asio/post.hpp>
 

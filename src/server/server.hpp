@@ -2,9 +2,10 @@
 // The acceptor, the connection limit, signal handling and the graceful drain.
 #pragma once
 
-#include "job_limit.hpp"
-#include "options.hpp"
-#include "session.hpp"
+#include "pool/job_limit.hpp"
+#include "protocols/session.hpp"
+#include "server/listener.hpp"
+#include "server/server_settings.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,7 +19,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <stdexcept>
 #include <string>
 #include <unordered_map>
 
@@ -26,20 +26,10 @@ namespace hashsrv {
 
 struct metrics;
 
-/// A socket that cannot listen: the operator's message (the address and the
-/// system's reason, without Boost's source location) and the error code.
-struct listen_error : std::runtime_error {
-    listen_error(boost::system::error_code ec, std::string const& what)
-        : std::runtime_error(what + ": " + ec.message()), code(ec)
-    {
-    }
-    boost::system::error_code code;
-};
-
 class server {
 public:
     /// Binds and listens at once; throws listen_error if it cannot.
-    server(boost::asio::io_context& ioc, boost::asio::thread_pool& pool, config const& cfg, metrics& stats);
+    server(boost::asio::io_context& ioc, boost::asio::thread_pool& pool, server_settings const& cfg, metrics& stats);
 
     /// The port actually bound (differs from the configured one when that was 0).
     std::uint16_t port() const;
@@ -71,17 +61,17 @@ private:
 
     boost::asio::io_context& ioc_;
     boost::asio::thread_pool& pool_;
-    config const& cfg_;
+    server_settings const& cfg_;
     metrics& stats_;
     session_strand strand_; // the acceptor, the timers and the signals
-    boost::asio::ip::tcp::acceptor acceptor_;
+    acceptor acceptor_;
     boost::asio::ip::tcp protocol_; // of the accepted sockets
-    boost::asio::signal_set signals_;
-    boost::asio::steady_timer slot_free_; // wakes the accept loop below the connection limit
-    boost::asio::steady_timer drained_;   // wakes the drain when the last session ends
+    with_tuple<boost::asio::signal_set> signals_;
+    with_tuple<boost::asio::steady_timer> slot_free_; // wakes the accept loop below the connection limit
+    with_tuple<boost::asio::steady_timer> drained_;   // wakes the drain when the last session ends
     job_limit pool_slots_;
     // Up to 64 MiB of stream chunk buffers (at least one) kept for the next
-    // upload, so that its recv does not fault fresh pages in (src/chunk_cache.hpp).
+    // upload, so that its recv does not fault fresh pages in.
     std::shared_ptr<chunk_cache> chunks_ = std::make_shared<chunk_cache>(cfg_.chunk_size, std::size_t{64} << 20);
     std::atomic<bool> stopping_{false};
     std::function<void()> on_stopped_;
@@ -94,9 +84,5 @@ private:
     std::uint64_t next_id_ = 0;
     std::atomic<std::size_t> active_{0};
 };
-
-/// The whole program once options are parsed: listen, print the banner, serve
-/// until stopped. Returns the process exit code.
-int run(config const& cfg);
 
 } // namespace hashsrv

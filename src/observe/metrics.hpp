@@ -3,6 +3,9 @@
 // jobs on the pool bump them; the /metrics endpoint reads a loose snapshot.
 #pragma once
 
+#include <hashsrv/framing/protocol.hpp>
+#include <hashsrv/hash/hasher.hpp>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -10,8 +13,6 @@
 #include <string>
 
 namespace hashsrv {
-
-struct config;
 
 /// Why a request ended; the label of hash_server_requests_total.
 enum class outcome { ok, too_long, too_big, idle_timeout, client_gone, shutdown, count_ };
@@ -51,7 +52,7 @@ struct metrics {
     void count(outcome o) noexcept { requests[static_cast<std::size_t>(o)].fetch_add(1, std::memory_order_relaxed); }
 
     /// Prometheus text exposition format 0.0.4.
-    std::string render(config const& cfg) const;
+    std::string render(protocol proto, algorithm alg) const;
 };
 
 /// A pool job, for as long as it runs on the pool: moves it from queued to running.

@@ -4,9 +4,9 @@
 // epoll_ctl ADD, and a DEL at close because an assigned descriptor may be a
 // dup) and makes it non-blocking with an ioctl before its first try: three
 // system calls that a one-shot request whose bytes came with the connect does
-// not need, at about 3% of such a request's CPU each on the benchmark VM
-// (bench/README.md, scenario 1). The server accepts with accept4 and the
-// session hands its descriptor to an Asio socket the first time it must wait.
+// not need, at about 3% of such a request's CPU each. The server accepts
+// with accept4 and the session hands its descriptor to an Asio socket the
+// first time it must wait.
 #pragma once
 
 #include <boost/asio/buffer.hpp>

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: BSL-1.0
+#include "app/options.hpp"
+
+#include <hashsrv/parse.hpp>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include <optional>
+#include <stdexcept>
+
+#include <sched.h>
+
+namespace hashsrv {
+
+namespace {
+
+constexpr char usage[] = "Usage: hash_server <port>\n"
+                         "       hash_server [OPTIONS] <port>   (hash_server --help lists the options)\n";
+
+/// The options as given, before conversion; the defaults are what --help shows.
+struct option_text {
+    std::string port;
+    std::string proto = "oneshot", hash = "fnv1a", level = "info", pool_sched = "batch";
+    std::string threads = "auto", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "256K",
+                slice = "256K";
+    std::string max_line = "64K", max_stream = "0", max_conn = "10000", idle = "30", shutdown = "10";
+    std::string per_client = "0";
+    std::string bind, metrics_port, metrics_bind = config{}.metrics_bind;
+};
+
+template <typename E>
+E parse_choice(std::string_view text, std::initializer_list<E> choices, std::string_view option)
+{
+    std::string names;
+    for (E c : choices) {
+        if (text == to_string(c)) return c;
+        names += names.empty() ? "" : "|";
+        names += to_string(c);
+    }
+    throw std::invalid_argument(std::string(option) + ": expected " + names + ", got '" + std::string(text) + "'");
+}
+
+std::size_t parse_count(std::string_view text, std::string_view option, std::size_t min, std::size_t max)
+{
+    std::uint64_t v = 0;
+    try {
+        v = parse_unsigned(text, "a whole number");
+    } catch (std::invalid_argument const& e) {
+        throw std::invalid_argument(std::string(option) + ": " + e.what());
+    }
+    if (v < min || v > max)
+        throw std::invalid_argument(std::string(option) + ": must be from " + std::to_string(min) + " to " +
+                                    std::to_string(max) + ", got " + std::string(text));
+    return static_cast<std::size_t>(v);
+}
+
+template <typename F>
+auto with_option_name(std::string_view option, F&& f)
+{
+    try {
+        return f();
+    } catch (std::invalid_argument const& e) {
+        throw std::invalid_argument(std::string(option) + ": " + e.what());
+    }
+}
+
+std::string parse_address(std::string const& text, std::string_view option)
+{
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(text, ec);
+    if (ec) throw std::invalid_argument(std::string(option) + ": expected an IPv4 or IPv6 address, got '" + text + "'");
+    return text;
+}
+
+CLI::Option* add(CLI::App& app, std::string name, std::string& into, std::string help, std::string type)
+{
+    return app.add_option(std::move(name), into, std::move(help))->capture_default_str()->type_name(std::move(type));
+}
+
+void declare_server_options(CLI::App& app, option_text& t)
+{
+    app.add_option("port", t.port, "TCP port to listen on (0: any free port, shown in the banner)")->type_name("PORT");
+    add(app, "--protocol", t.proto,
+        "oneshot: one read of up to 4096 bytes per connection (the tutorial);\n"
+        "stream: hash everything up to the client's half-close;\n"
+        "lines: one digest per \\n-terminated line, pipelined",
+        "NAME");
+    add(app, "--hash", t.hash, "fnv1a | xxh3 | sha256", "NAME");
+    app.add_option("--bind", t.bind, "address to listen on (default: all IPv6 and IPv4 addresses)")
+        ->type_name("ADDRESS");
+    add(app, "--threads", t.threads,
+        "hash pool threads; auto: the CPUs this process may use minus the I/O threads\n"
+        "(at least 1), so hashing never competes with the I/O loop for a core",
+        "N");
+    add(app, "--pool-policy", t.pool_sched,
+        "scheduling of the hash pool threads; batch: a woken pool thread never preempts\n"
+        "the I/O thread (fewer context switches per hop); normal: as the I/O threads",
+        "POLICY");
+    add(app, "--io-threads", t.io_threads, "threads running the I/O loop", "N");
+    add(app, "--max-inflight", t.max_inflight, "hash jobs queued or running on the pool at once", "N");
+    add(app, "--inline-below", t.inline_below,
+        "hash inputs smaller than this many bytes on the I/O thread (0: always hop)", "BYTES");
+    add(app, "--chunk-size", t.chunk,
+        "stream: bytes per hash job (at most 3 buffers per upload); lines: read size (up to\n"
+        "--max-line); a read takes at most 256K whatever the chunk",
+        "BYTES");
+    add(app, "--pool-slice", t.slice,
+        "a pool job hashes at most this many bytes, then lets the jobs queued behind it\n"
+        "run first, so a small request never waits for a big chunk (0: run to completion)",
+        "BYTES");
+}
+
+void declare_limits(CLI::App& app, option_text& t)
+{
+    add(app, "--max-line", t.max_line, "lines: longest line in bytes, not counting its \\n", "BYTES");
+    add(app, "--max-stream-bytes", t.max_stream, "stream: largest upload in bytes (0: unlimited)", "BYTES");
+    add(app, "--max-connections", t.max_conn, "connections served at once; more wait in the backlog", "N");
+    add(app, "--max-connections-per-client", t.per_client,
+        "connections served at once from one source address; more are refused with an\n"
+        "ERR line (0: no limit)",
+        "N");
+    add(app, "--idle-timeout", t.idle,
+        "seconds a connection may stay silent (0: forever, else at least 0.001); a client\n"
+        "taking our replies is not silent",
+        "SECONDS");
+    add(app, "--shutdown-timeout", t.shutdown, "seconds that requests in progress get to finish after SIGTERM",
+        "SECONDS");
+}
+
+void declare_observability(CLI::App& app, option_text& t)
+{
+    app.add_option("--metrics-port", t.metrics_port,
+                   "serve Prometheus metrics at http://<metrics-bind>:PORT/metrics")
+        ->type_name("PORT");
+    add(app, "--metrics-bind", t.metrics_bind,
+        "address the metrics listen on (:: or 0.0.0.0: every address; --bind does not move them)", "ADDRESS");
+    add(app, "--log-level", t.level, "error | warn | info | debug", "LEVEL");
+}
+
+/// After a successful parse: what CLI11 let through that is still a usage error.
+std::optional<early_exit> check_words(CLI::App const& app)
+{
+    std::string words;
+    bool separator_seen = false;
+    for (auto const& w : app.remaining()) {
+        if (w == "--" && !separator_seen) { // the usual end of options: `hash_server -- 8080`
+            separator_seen = true;
+            continue;
+        }
+        words += " '" + w + "'";
+    }
+    if (!words.empty()) return early_exit{1, "hash_server: unexpected argument(s):" + words + "\n" + usage};
+    if (app.count("port") == 0) return early_exit{1, usage};
+    // Given but empty ('' from a script's unset variable) is an error, not "not set".
+    for (char const* name : {"--bind", "--metrics-port", "--metrics-bind"})
+        if (app.count(name) > 0 && app.get_option(name)->as<std::string>().empty())
+            return early_exit{1, std::string("hash_server: ") + name + ": empty value\n" + usage};
+    return std::nullopt;
+}
+
+void convert_sizes(option_text const& t, config& cfg)
+{
+    cfg.inline_below = with_option_name("--inline-below", [&] { return parse_size(t.inline_below); });
+    cfg.chunk_size = with_option_name("--chunk-size", [&] { return parse_size(t.chunk); });
+    if (cfg.chunk_size < 512 || cfg.chunk_size > (64U << 20))
+        throw std::invalid_argument("--chunk-size: must be from 512 bytes to 64M");
+    cfg.pool_slice = with_option_name("--pool-slice", [&] { return parse_size(t.slice); });
+    cfg.max_line = with_option_name("--max-line", [&] { return parse_size(t.max_line); });
+    if (cfg.max_line < 1 || cfg.max_line > (1U << 30)) throw std::invalid_argument("--max-line: must be from 1 byte to 1G");
+    auto ms = with_option_name("--max-stream-bytes", [&] { return parse_size(t.max_stream); });
+    cfg.max_stream_bytes = ms == 0 ? config{}.max_stream_bytes : ms;
+    cfg.idle_timeout = with_option_name("--idle-timeout", [&] { return parse_seconds(t.idle); });
+    // Rounded to 0 ms it would mean "never": the opposite of what was asked.
+    if (auto exact = parse_seconds_exact(t.idle); exact > 0 && exact < 0.001)
+        throw std::invalid_argument("--idle-timeout: must be 0 (never) or at least 0.001 (1 ms), got " + t.idle);
+    cfg.shutdown_timeout = with_option_name("--shutdown-timeout", [&] { return parse_seconds(t.shutdown); });
+}
+
+/// Throws std::invalid_argument naming the option at fault.
+config convert(option_text const& t)
+{
+    config cfg;
+    cfg.port = with_option_name("port", [&] { return parse_port(t.port); });
+    cfg.proto = parse_choice(t.proto, {protocol::oneshot, protocol::stream, protocol::lines}, "--protocol");
+    cfg.pool_sched = parse_choice(t.pool_sched, {pool_policy::batch, pool_policy::normal}, "--pool-policy");
+    cfg.level = parse_choice(t.level, {log_level::error, log_level::warn, log_level::info, log_level::debug},
+                             "--log-level");
+    auto alg = parse_algorithm(t.hash);
+    if (!alg) throw std::invalid_argument("--hash: expected fnv1a|xxh3|sha256, got '" + t.hash + "'");
+    cfg.hash = *alg;
+    if (!t.bind.empty()) cfg.bind = parse_address(t.bind, "--bind");
+    cfg.metrics_bind = parse_address(t.metrics_bind, "--metrics-bind");
+    cfg.io_threads = parse_count(t.io_threads, "--io-threads", 1, 1024);
+    cfg.threads = t.threads == "auto" ? auto_pool_threads(cfg.io_threads) : parse_count(t.threads, "--threads", 1, 1024);
+    cfg.max_inflight = parse_count(t.max_inflight, "--max-inflight", 1, 1 << 20);
+    cfg.max_connections = parse_count(t.max_conn, "--max-connections", 1, 10'000'000);
+    cfg.max_per_client = parse_count(t.per_client, "--max-connections-per-client", 0, 10'000'000);
+    convert_sizes(t, cfg);
+    if (!t.metrics_port.empty())
+        cfg.metrics_port = with_option_name("--metrics-port", [&] { return parse_port(t.metrics_port); });
+    return cfg;
+}
+
+} // namespace
+
+std::size_t auto_pool_threads(std::size_t io_threads)
+{
+    // The CPUs this process may run on (taskset, a container's cpuset), not
+    // the machine's: a pool larger than that only adds wake-ups and context
+    // switches, and costs CPU per request.
+    cpu_set_t set;
+    std::size_t cpus = 1;
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) cpus = static_cast<std::size_t>(CPU_COUNT(&set));
+    return cpus > io_threads ? cpus - io_threads : 1;
+}
+
+std::variant<config, early_exit> parse_command_line(int argc, char const* const* argv)
+{
+    option_text text;
+    CLI::App app{"A TCP hash server: each request's bytes are hashed on a thread pool while the\n"
+                 "I/O thread goes on serving other connections; the reply is the digest in hex.",
+                 "hash_server"};
+    app.set_version_flag("--version", "hash_server " HASHSRV_VERSION);
+    app.footer("Sizes take K, M and G suffixes (powers of 1024); seconds take fractions (0.5).\n"
+               "Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 for a bad command line, a\n"
+               "port that cannot be bound or a thread that cannot be created, 3 when the shutdown\n"
+               "timeout cut requests off. SIGHUP is logged and ignored.\n"
+               "Example: hash_server --protocol lines --hash xxh3 8080");
+    app.allow_extras(); // a second port or an unknown word is a usage error, reported by check_words
+    declare_server_options(app, text);
+    declare_limits(app, text);
+    declare_observability(app, text);
+    try {
+        app.parse(argc, argv);
+    } catch (CLI::CallForHelp const&) {
+        return early_exit{0, app.help()};
+    } catch (CLI::CallForVersion const&) {
+        return early_exit{0, std::string("hash_server ") + HASHSRV_VERSION + "\n"};
+    } catch (CLI::ParseError const& e) {
+        return early_exit{1, std::string("hash_server: ") + e.what() + "\n" + usage};
+    }
+    if (auto bad = check_words(app)) return *bad;
+    try {
+        return convert(text);
+    } catch (std::invalid_argument const& e) {
+        return early_exit{1, std::string("hash_server: ") + e.what() + "\n" + usage};
+    }
+}
+
+} // namespace hashsrv

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: BSL-1.0
+#include "app/run.hpp"
+
+#include "app/threads.hpp"
+#include "observe/log.hpp"
+#include "observe/metrics.hpp"
+#include "server/metrics_http.hpp"
+#include "server/server.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <system_error>
+
+namespace hashsrv {
+
+namespace asio = boost::asio;
+
+namespace {
+
+/// Starts the pool's threads and the I/O threads beyond the calling one.
+/// Thread creation is the one failure of a valid command line that cannot be
+/// checked earlier: it is reported like a port that cannot be bound.
+bool start_threads(config const& cfg, asio::io_context& ioc, asio::thread_pool& pool, thread_group& pool_threads,
+                   thread_group& io_threads)
+{
+    try {
+        pool_threads.start(cfg.threads, [&pool] { pool.attach(); });
+    } catch (std::system_error const& e) {
+        std::cerr << "hash_server: cannot start " << cfg.threads << " hash threads (--threads): " << e.code().message()
+                  << "\n";
+        return false;
+    }
+    try {
+        io_threads.start(cfg.io_threads - 1, [&ioc] {
+            name_this_thread("hash-io");
+            ioc.run();
+        });
+    } catch (std::system_error const& e) {
+        std::cerr << "hash_server: cannot start " << cfg.io_threads << " I/O threads (--io-threads): "
+                  << e.code().message() << "\n";
+        return false;
+    }
+    return true;
+}
+
+/// The server and, with --metrics-port, the metrics endpoint, listening;
+/// false (and the reason on stderr) when a port cannot be bound.
+bool listen_all(config const& cfg, asio::io_context& ioc, asio::thread_pool& pool, metrics& stats,
+                std::unique_ptr<server>& srv, std::unique_ptr<metrics_endpoint>& web)
+{
+    try {
+        srv = std::make_unique<server>(ioc, pool, cfg, stats);
+        if (cfg.metrics_port) web = std::make_unique<metrics_endpoint>(ioc, cfg, stats);
+    } catch (listen_error const& e) {
+        std::cerr << "hash_server: " << e.what() << "\n";
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+int run(config const& cfg)
+{
+    log::set_level(cfg.level);
+    // A closed stderr or stdout (`hash_server 2>&1 | tee log`, tee gone) must
+    // not end the process: the write fails and the log line is lost.
+    std::signal(SIGPIPE, SIG_IGN);
+    // Declared in this order on purpose: the pool's jobs resume on the
+    // io_context, so the io_context must outlive the pool (and run() returns
+    // before the pool is waited for). The other order is a use-after-free.
+    asio::io_context ioc;
+    auto io_work = asio::make_work_guard(ioc); // the I/O threads wait for the server to start
+    // A pool with no threads of its own: ours attach to it. thread_pool(n)
+    // cannot undo the threads it started when one of them fails; ours can.
+    asio::thread_pool pool(0);
+    thread_group pool_threads, io_threads;
+    metrics stats;
+    std::unique_ptr<server> srv;
+    std::unique_ptr<metrics_endpoint> web;
+    if (!start_threads(cfg, ioc, pool, pool_threads, io_threads) || !listen_all(cfg, ioc, pool, stats, srv, web)) {
+        io_work.reset();
+        ioc.stop();
+        pool.stop();
+        return 1; // the thread groups join as they go out of scope
+    }
+    settle_pool_threads(pool, cfg.threads, cfg.pool_sched);
+    if (web) {
+        // Scrapes go on during the drain; once it is over, the endpoint's
+        // acceptor and connections are all that could keep ioc.run() going.
+        srv->on_stopped([&web] { web->stop(); });
+        web->start();
+    }
+    log::info("serving protocol {} with {} on {} hash threads (--pool-policy {})", to_string(cfg.proto),
+              to_string(cfg.hash), cfg.threads, to_string(cfg.pool_sched));
+    srv->start();
+    io_work.reset();
+    // Last, once start-up has logged all it logs and every thread runs: to a
+    // supervisor or a test the banner means "serving, nothing left to set up".
+    std::cout << "Hash server listening on port " << srv->port() << std::endl;
+    ioc.run();
+    io_threads.join();
+    pool.wait(); // jobs still queued finish; then the attached threads return
+    pool_threads.join();
+    return srv->forced_closes() > 0 ? 3 : 0;
+}
+
+} // namespace hashsrv

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: BSL-1.0
+// What the server needs to know of the configuration: where to listen, its
+// limits, the drain, and what it passes on to each session.
+#pragma once
+
+#include "protocols/session_settings.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace hashsrv {
+
+struct server_settings : session_settings {
+    std::uint16_t port = 8080;
+    std::string bind;              // empty: every address, IPv6 and IPv4
+    std::size_t max_inflight = 64; // hash jobs queued or running on the pool
+    std::size_t max_connections = 10000;
+    std::size_t max_per_client = 0; // connections at once from one source address (0: no limit)
+    std::chrono::milliseconds shutdown_timeout{10'000};
+
+    std::optional<std::uint16_t> metrics_port;
+    std::string metrics_bind = "127.0.0.1"; // metrics are for the host (or a scraper it lets in)
+};
+
+} // namespace hashsrv

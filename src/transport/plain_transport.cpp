@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: BSL-1.0
+#include "transport/plain_transport.hpp"
+
+#include "transport/descriptor_io.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <algorithm>
+#include <array>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace hashsrv {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+plain_transport::plain_transport(int fd, asio::any_io_executor ex, tcp protocol, std::chrono::milliseconds idle_timeout,
+                                 bool times_its_waits)
+    : fd_(fd), ex_(std::move(ex)), protocol_(protocol), idle_timeout_(idle_timeout),
+      times_its_waits_(times_its_waits && idle_timeout.count() > 0)
+{
+    touch();
+}
+
+plain_transport::~plain_transport() { close(); }
+
+plain_transport::result plain_transport::try_read(asio::mutable_buffer b)
+{
+    auto [ec, n] = descriptor_io::try_receive(fd_, asio::buffer(b, max_read));
+    if (descriptor_io::would_block(ec)) return {asio::error::would_block, 0};
+    touch();
+    return {ec, n};
+}
+
+asio::awaitable<plain_transport::error_code> plain_transport::wait_readable()
+{
+    if (auto ec = hand_to_asio()) co_return ec;
+    auto [ec] = co_await timed(sock_->async_wait(tcp::socket::wait_read));
+    co_return ec;
+}
+
+// A small upload's end (the FIN) mostly comes with its bytes, so one read
+// after the first is still tried on the descriptor: such a connection never
+// registers with epoll. Only one: Asio's reads go through the I/O loop's
+// queue, so a fast uploader cannot keep the I/O thread to itself.
+asio::awaitable<plain_transport::result> plain_transport::read_some(asio::mutable_buffer b, bool refresh)
+{
+    b = asio::buffer(b, max_read);
+    if (refresh) touch();
+    if (!sock_ && !std::exchange(tried_second_read_, true)) {
+        auto r = descriptor_io::try_receive(fd_, b);
+        if (!descriptor_io::would_block(std::get<0>(r))) {
+            if (refresh) touch();
+            co_return r;
+        }
+    }
+    if (auto ec = hand_to_asio()) co_return result{ec, 0};
+    auto r = co_await timed(sock_->async_read_some(b));
+    if (refresh) touch();
+    co_return r;
+}
+
+asio::awaitable<plain_transport::error_code> plain_transport::write(std::string_view data)
+{
+    touch();
+    // Most replies fit the socket's send buffer: a non-blocking send takes
+    // them without a round trip through the I/O loop.
+    auto [ec, sent] = descriptor_io::try_send(fd_, asio::buffer(data));
+    if (descriptor_io::would_block(ec)) ec = {};
+    if (!ec) progress(data, sent);
+    // The rest piece by piece rather than with one async_write: every piece
+    // the client takes is activity.
+    while (!ec && sent < data.size() && !(ec = hand_to_asio())) {
+        auto [wec, n] = co_await timed(sock_->async_write_some(asio::buffer(data.substr(sent))));
+        ec = wec;
+        sent += n;
+        progress(data, sent);
+    }
+    touch();
+    co_return ec;
+}
+
+void plain_transport::send_notice(std::string_view line) noexcept
+{
+    if (!torn_) descriptor_io::try_send(fd_, asio::buffer(line));
+}
+
+void plain_transport::cancel() noexcept
+{
+    error_code ignored;
+    if (sock_) sock_->cancel(ignored);
+}
+
+void plain_transport::shutdown() noexcept
+{
+    ::shutdown(fd_, SHUT_RDWR);
+    cancel();
+}
+
+bool plain_transport::reply_taken() noexcept
+{
+    if (!writing_) return false;
+    auto now = descriptor_io::unacknowledged(fd_);
+    bool taken = now < in_flight_;
+    in_flight_ = now;
+    return taken;
+}
+
+std::optional<tcp::endpoint> plain_transport::peer() const { return descriptor_io::peer(fd_); }
+
+// An epoll_ctl ADD, which fails only when the kernel is out of memory.
+plain_transport::error_code plain_transport::hand_to_asio()
+{
+    if (sock_) return {};
+    error_code ec;
+    sock_.emplace(ex_).assign(protocol_, fd_, ec);
+    if (ec) sock_.reset(); // the descriptor stays ours to close
+    return ec;
+}
+
+template <typename... R>
+asio::awaitable<std::tuple<plain_transport::error_code, R...>>
+plain_transport::timed(asio::awaitable<std::tuple<error_code, R...>> op)
+{
+    if (!times_its_waits_) co_return co_await std::move(op);
+    using namespace asio::experimental::awaitable_operators;
+    with_tuple<asio::steady_timer> timer(co_await asio::this_coro::executor, deadline_);
+    auto first = co_await (std::move(op) || timer.async_wait());
+    if (first.index() == 0) co_return std::get<0>(std::move(first));
+    co_return std::tuple<error_code, R...>{asio::error::timed_out, R{}...};
+}
+
+// A write done at once (the usual case) costs no system call here.
+void plain_transport::progress(std::string_view data, std::size_t sent)
+{
+    writing_ = sent < data.size();
+    torn_ = writing_ && sent > 0 && data[sent - 1] != '\n';
+    if (!writing_) return;
+    if (sent > 0) touch();
+    in_flight_ = descriptor_io::unacknowledged(fd_);
+}
+
+// Bytes the client sent beyond what was read would make close() send a reset
+// instead of a FIN, which can destroy the reply in flight: when there are
+// any, half-close and discard them first. The usual case costs one ioctl.
+void plain_transport::close() noexcept
+{
+    if (descriptor_io::unread(fd_) > 0) {
+        ::shutdown(fd_, SHUT_WR);
+        std::array<char, 4096> sink;
+        for (int i = 0; i < 256 && descriptor_io::unread(fd_) > 0; ++i)
+            if (std::get<0>(descriptor_io::try_receive(fd_, asio::buffer(sink)))) break;
+    }
+    error_code ignored;
+    if (sock_) sock_->close(ignored); // Asio's, since the connection waited on it
+    else ::close(fd_);
+}
+
+} // namespace hashsrv
