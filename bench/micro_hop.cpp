@@ -20,7 +20,7 @@ namespace {
 namespace asio = boost::asio;
 using hashsrv::algorithm;
 
-// The same shape as the server's oneshot task (src/session.cpp digest_reply).
+// The same shape as the server's oneshot task (src/protocols/digests.hpp).
 asio::awaitable<std::string> digest_reply(algorithm a, std::string_view message)
 {
     std::string out;

@@ -39,6 +39,104 @@
 
 namespace hashsrv {
 
+namespace detail {
+
+using pool_executor = boost::asio::thread_pool::executor_type;
+
+/// A chunk queued for the feeder.
+struct pipeline_job {
+    std::string_view chunk;
+    std::size_t index = 0; // its buffer
+    job_limit::permit permit;
+};
+
+struct pipeline_state {
+    pipeline_state(algorithm alg, boost::asio::any_io_executor h, std::size_t depth, std::shared_ptr<chunk_cache> c)
+        : state(alg), home(std::move(h)), cache(std::move(c)), done(home, depth)
+    {
+    }
+    pipeline_state(pipeline_state const&) = delete;
+    pipeline_state& operator=(pipeline_state const&) = delete;
+    /// No view into the buffers is left: the next upload may have them.
+    ~pipeline_state()
+    {
+        for (std::size_t i = first_is_chunk ? 0 : 1; i < buffers.size(); ++i) cache->give(std::move(buffers[i]));
+    }
+
+    /// Queues a chunk; true when no feeder is running (the caller starts one).
+    bool enqueue(pipeline_job j)
+    {
+        std::lock_guard lock(m);
+        queue.push_back(std::move(j));
+        return !std::exchange(feeding, true);
+    }
+
+    /// The next chunk for the feeder, or none: the feeder then ends.
+    std::optional<pipeline_job> next()
+    {
+        std::lock_guard lock(m);
+        if (queue.empty()) {
+            feeding = false;
+            return std::nullopt;
+        }
+        std::optional<pipeline_job> j{std::move(queue.front())};
+        queue.pop_front();
+        return j;
+    }
+
+    hasher state; // written by the feeder, one chunk after the other
+    boost::asio::any_io_executor home;           // the session's strand
+    std::vector<std::unique_ptr<char[]>> buffers; // the feeder hashes views into these
+    std::shared_ptr<chunk_cache> cache;           // where the chunk buffers go back
+    bool first_is_chunk = true;                   // buffers[0] is a chunk buffer of cache's size
+    boost::asio::experimental::channel<void(boost::system::error_code, std::size_t)> done; // finished buffers
+    std::exception_ptr failure;
+    std::size_t unfinished = 0; // chunks queued or hashing; on the session's strand
+    std::chrono::steady_clock::time_point finished_at;
+
+    std::mutex m;
+    std::deque<pipeline_job> queue; // guarded by m
+    bool feeding = false;  // guarded by m: a feeder is queued or running
+};
+
+/// The upload's one job on the pool: hashes its queued chunks in order, a
+/// slice at a time, and sends each finished buffer back to the session's strand.
+/// Its executor type is the pool's own, not any_io_executor: a yield then
+/// posts straight to the pool's queue.
+inline boost::asio::awaitable<void, pool_executor> feed(metrics* stats, std::shared_ptr<pipeline_state> s,
+                                                       std::size_t slice)
+{
+    time_slice budget(slice);
+    for (bool first = true;; first = false) {
+        // Unsliced, a chunk is still one job: the feeder takes its turn
+        // in the pool's queue again before the next one.
+        if (!first && slice == 0) co_await yield_to_queue<pool_executor>();
+        auto j = s->next();
+        if (!j) break;
+        std::exception_ptr failure;
+        {
+            pool_job_running running(*stats);
+            try {
+                co_await budget.update<pool_executor>(s->state, j->chunk);
+            } catch (...) {
+                failure = std::current_exception();
+            }
+        }
+        // The pool slot is free once the chunk is hashed, here on the pool:
+        // a completion that never runs (the I/O loop stopped first) must
+        // not hold it past the server's life.
+        j->permit = job_limit::permit{};
+        boost::asio::post(s->home, [s, index = j->index, failure] {
+            --s->unfinished;
+            s->finished_at = std::chrono::steady_clock::now();
+            if (failure && !s->failure) s->failure = failure;
+            s->done.try_send(boost::system::error_code{}, index);
+        });
+    }
+}
+
+} // namespace detail
+
 /// One upload's chunks in flight. Every chunk goes to the pool and its
 /// completion comes back to the session's strand; the session does not wait
 /// for chunk k's completion before queueing chunk k+1, and only waits when
@@ -57,12 +155,12 @@ public:
     /// must not be called). Chunk buffers come from `cache` (of the chunk
     /// size) and go back to it when the pipeline and its feeder are done.
     /// `slice`: bytes hashed between yields to the pool's queue (0: none).
-    hash_pipeline(boost::asio::any_io_executor home, hash_pool pool, algorithm alg, std::size_t inline_below,
+    hash_pipeline(boost::asio::any_io_executor home, hash_pool const& pool, algorithm alg, std::size_t inline_below,
                   std::shared_ptr<chunk_cache> cache, std::size_t depth, std::size_t slice,
                   std::unique_ptr<char[]> first, bool first_is_chunk)
         : pool_(pool.executor), slots_(*pool.slots), stats_(*pool.stats), inline_below_(inline_below),
           depth_(depth), slice_(slice),
-          shared_(std::make_shared<shared>(alg, std::move(home), depth, std::move(cache)))
+          shared_(std::make_shared<detail::pipeline_state>(alg, std::move(home), depth, std::move(cache)))
     {
         shared_->buffers.push_back(std::move(first));
         shared_->first_is_chunk = first_is_chunk;
@@ -91,8 +189,8 @@ public:
         ++shared_->unfinished;
         // The feeder owns `shared_`: if the session ends first (a reset, a
         // timeout), the chunks in flight still hash into live memory.
-        if (shared_->enqueue(job{chunk, current_, std::move(permit)}))
-            boost::asio::co_spawn(pool_, feed(&stats_, shared_, slice_), boost::asio::detached);
+        if (shared_->enqueue(detail::pipeline_job{chunk, current_, std::move(permit)}))
+            boost::asio::co_spawn(pool_, detail::feed(&stats_, shared_, slice_), boost::asio::detached);
     }
 
     /// A buffer for the next chunk; waits for a hash to finish only when all
@@ -119,95 +217,6 @@ public:
     }
 
 private:
-    struct job {
-        std::string_view chunk;
-        std::size_t index = 0; // its buffer
-        job_limit::permit permit;
-    };
-
-    struct shared {
-        shared(algorithm alg, boost::asio::any_io_executor h, std::size_t depth, std::shared_ptr<chunk_cache> c)
-            : state(alg), home(std::move(h)), cache(std::move(c)), done(home, depth)
-        {
-        }
-        shared(shared const&) = delete;
-        shared& operator=(shared const&) = delete;
-        /// No view into the buffers is left: the next upload may have them.
-        ~shared()
-        {
-            for (std::size_t i = first_is_chunk ? 0 : 1; i < buffers.size(); ++i) cache->give(std::move(buffers[i]));
-        }
-
-        /// Queues a chunk; true when no feeder is running (the caller starts one).
-        bool enqueue(job j)
-        {
-            std::lock_guard lock(m);
-            queue.push_back(std::move(j));
-            return !std::exchange(feeding, true);
-        }
-
-        /// The next chunk for the feeder, or none: the feeder then ends.
-        std::optional<job> next()
-        {
-            std::lock_guard lock(m);
-            if (queue.empty()) {
-                feeding = false;
-                return std::nullopt;
-            }
-            std::optional<job> j{std::move(queue.front())};
-            queue.pop_front();
-            return j;
-        }
-
-        hasher state; // written by the feeder, one chunk after the other
-        boost::asio::any_io_executor home;           // the session's strand
-        std::vector<std::unique_ptr<char[]>> buffers; // the feeder hashes views into these
-        std::shared_ptr<chunk_cache> cache;           // where the chunk buffers go back
-        bool first_is_chunk = true;                   // buffers[0] is a chunk buffer of cache's size
-        boost::asio::experimental::channel<void(boost::system::error_code, std::size_t)> done; // finished buffers
-        std::exception_ptr failure;
-        std::size_t unfinished = 0; // chunks queued or hashing; on the session's strand
-        std::chrono::steady_clock::time_point finished_at;
-
-        std::mutex m;
-        std::deque<job> queue; // guarded by m
-        bool feeding = false;  // guarded by m: a feeder is queued or running
-    };
-
-    // The feeder's executor type is the pool's own, not any_io_executor: a
-    // yield then posts straight to the pool's queue.
-    static boost::asio::awaitable<void, pool_executor> feed(metrics* stats, std::shared_ptr<shared> s,
-                                                             std::size_t slice)
-    {
-        time_slice budget(slice);
-        for (bool first = true;; first = false) {
-            // Unsliced, a chunk is still one job: the feeder takes its turn
-            // in the pool's queue again before the next one.
-            if (!first && slice == 0) co_await yield_to_queue<pool_executor>();
-            auto j = s->next();
-            if (!j) break;
-            std::exception_ptr failure;
-            {
-                pool_job_running running(*stats);
-                try {
-                    co_await budget.update<pool_executor>(s->state, j->chunk);
-                } catch (...) {
-                    failure = std::current_exception();
-                }
-            }
-            // The pool slot is free once the chunk is hashed, here on the pool:
-            // a completion that never runs (the I/O loop stopped first) must
-            // not hold it past the server's life.
-            j->permit = job_limit::permit{};
-            boost::asio::post(s->home, [s, index = j->index, failure] {
-                --s->unfinished;
-                s->finished_at = std::chrono::steady_clock::now();
-                if (failure && !s->failure) s->failure = failure;
-                s->done.try_send(boost::system::error_code{}, index);
-            });
-        }
-    }
-
     boost::asio::awaitable<void> collect_one()
     {
         auto [ec, index] = co_await shared_->done.async_receive(use_tuple);
@@ -222,7 +231,7 @@ private:
     std::size_t inline_below_;
     std::size_t depth_;
     std::size_t slice_;
-    std::shared_ptr<shared> shared_;
+    std::shared_ptr<detail::pipeline_state> shared_;
     std::vector<std::size_t> free_; // buffers not in flight
     std::size_t current_ = 0;       // the buffer the next submit hashes
     std::size_t in_flight_ = 0;

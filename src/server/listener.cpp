@@ -36,9 +36,9 @@ void listen_on(acceptor& acc, tcp::endpoint const& ep, std::string const& what)
 
 } // namespace
 
-acceptor listen(asio::any_io_executor ex, std::string_view address, std::uint16_t port, std::string const& what)
+acceptor listen(asio::any_io_executor const& ex, std::string_view address, std::uint16_t port, std::string const& what)
 {
-    acceptor acc(std::move(ex));
+    acceptor acc(ex);
     if (!address.empty()) {
         listen_on(acc, {asio::ip::make_address(address), port}, what);
         return acc;

@@ -33,7 +33,7 @@ std::string describe(boost::asio::ip::tcp::endpoint const& ep);
 /// empty, IPv4 alone on a host without IPv6) and `port`, with the system's
 /// largest backlog. Throws listen_error, whose message starts with `what`
 /// ("cannot listen on" when empty) and names the address.
-acceptor listen(boost::asio::any_io_executor ex, std::string_view address, std::uint16_t port,
+acceptor listen(boost::asio::any_io_executor const& ex, std::string_view address, std::uint16_t port,
                 std::string const& what = {});
 
 } // namespace hashsrv

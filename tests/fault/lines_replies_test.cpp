@@ -79,7 +79,7 @@ std::size_t settled_rss(server_process const& srv)
 
 } // namespace
 
-// The attack at half the scale: 50 connections each send 65 537 empty
+// The attack at half the scale: 50 connections each send 65 537 empty
 // lines and never read. Replies are hashed and held one slice (64 KiB) at a
 // time per connection, so the server grows by a few MiB, not 50 x 4.2 MB; and
 // another client is answered meanwhile.

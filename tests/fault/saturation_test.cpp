@@ -62,7 +62,7 @@ TEST(Saturation, MoreUploadsThanMaxInflightStayBoundedAndCorrect)
     sampler.join();
 
     for (int u = 0; u < uploads; ++u) EXPECT_EQ(got[static_cast<std::size_t>(u)], want[static_cast<std::size_t>(u)]);
-    // The bound: three chunk buffers per connection (src/hash_pipeline.hpp), times 2 for allocator
+    // The bound: three chunk buffers per connection (src/pool/hash_pipeline.hpp), times 2 for allocator
     // slack (6 under a sanitizer, for its allocator and shadow memory: TSan measured +66 MiB),
     // plus 32 MiB for the pool threads' arenas and stacks. Buffering the uploads instead
     // would take 16 x 32 MiB = 512 MiB (16 x 8 MiB sanitized).

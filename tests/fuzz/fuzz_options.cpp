@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-// libFuzzer target for the command line (src/options.cpp): argv is built from
+// libFuzzer target for the command line (src/app/options.cpp): argv is built from
 // the input (arguments separated by NUL bytes). parse_command_line must never
 // crash or throw, and a config it accepts must respect every documented bound.
 #include "app/options.hpp"

@@ -104,7 +104,7 @@ TEST(StreamProtocol, OddSizedSendsGiveTheWholeDigest)
 
 // Several chunks in flight on a 4-thread pool, and reads small enough to be
 // hashed inline in between: the digest holds only if every chunk is hashed
-// in order, once (src/hash_pipeline.hpp).
+// in order, once (src/pool/hash_pipeline.hpp).
 TEST(StreamProtocol, PipelinedChunksStayInOrderWithInlineOnesBetween)
 {
     server_process srv({"--protocol", "stream", "--threads", "4", "--chunk-size", "4K", "--inline-below", "2K"});
