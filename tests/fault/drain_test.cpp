@@ -4,12 +4,23 @@
 // refused at once (the acceptor is closed); the process exits 0 within
 // --shutdown-timeout. Past that deadline the connections still open are
 // closed and the exit status says so (3, see `hash_server --help`).
-#include "fault_support.hpp"
+#include "payload.hpp"
+#include "polling.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "sockets.hpp"
+#include "system.hpp"
+
+#include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
+#include <random>
+#include <string>
+#include <thread>
 #include <vector>
 
-using namespace fault;
+using namespace test_support;
 
 namespace {
 

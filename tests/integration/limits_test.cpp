@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: BSL-1.0
 // Limits and timeouts: --idle-timeout, --max-connections, --max-inflight.
-#include "helpers.hpp"
+#include "payload.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "sockets.hpp"
+
+#include <gtest/gtest.h>
 
 #include <latch>
+#include <string>
+#include <thread>
+#include <vector>
 
-using namespace itest;
+using namespace test_support;
 
 // A silent client is closed with "ERR idle timeout" after --idle-timeout,
 // and meanwhile other clients are served as usual.
@@ -94,14 +102,8 @@ TEST(Limits, OneInflightJobServesManyClients)
             ready.count_down();
             if (!fd) return;
             ready.wait();
-            std::thread writer([&] {
-                send_all(fd.get(), payloads[i]);
-                shutdown_write(fd.get());
-            });
-            replies[i] = read_until_eof(fd.get(), 90s).data;
-            if (replies[i].empty()) ::shutdown(fd.get(), SHUT_RDWR);
-            writer.join();
+            replies[i] = write_while_reading(fd.get(), [&](int out) { send_all(out, payloads[i]); }, 90s).data;
         });
     for (auto& t : threads) t.join();
-    for (int i = 0; i < clients; ++i) EXPECT_EQ(replies[i], hex16(reference_fnv1a(payloads[i])) + "\n") << i;
+    for (int i = 0; i < clients; ++i) EXPECT_EQ(replies[i], reference_digest("fnv1a", payloads[i])) << i;
 }

@@ -5,11 +5,13 @@
 //  - XXH3 64: "abc" and the empty input as `xxhsum -H3` prints them;
 //  - SHA-256: FIPS 180-2 appendix B ("abc", the 448-bit two-block message,
 //    one million 'a') plus the empty input and the 896-bit message.
+#include "payload.hpp"
+#include "reference.hpp"
+
 #include <hashsrv/hash/hasher.hpp>
 
 #include <gtest/gtest.h>
 
-#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,18 +68,7 @@ std::string streamed(algorithm a, std::string_view data, std::size_t chunk)
 
 /// Deterministic bytes covering every value, long enough for XXH3's long-input
 /// path (> 240 bytes, several 1 KiB stripes) and several SHA-256 blocks.
-std::string pseudo_random(std::size_t n)
-{
-    std::string s(n, '\0');
-    std::uint64_t x = 0x9e3779b97f4a7c15ULL;
-    for (auto& c : s) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        c = static_cast<char>(x >> 56);
-    }
-    return s;
-}
+std::string pseudo_random(std::size_t n) { return test_support::byte_source(0x9e3779b97f4a7c15ULL).bytes(n); }
 
 constexpr algorithm all[] = {algorithm::fnv1a, algorithm::xxh3, algorithm::sha256};
 
@@ -121,15 +112,12 @@ TEST(Hasher, StreamingEqualsOneShotOnLongInputs)
     }
 }
 
+// tests/support's references: libxxhash's and OpenSSL's one-call functions,
+// and an FNV-1a loop that owes nothing to hashsrv.
 TEST(Hasher, OneShotMatchesTheLibrariesDirectly)
 {
     auto data = pseudo_random(5000);
-    EXPECT_EQ(one_shot(algorithm::fnv1a, data), hashsrv::to_hex(hashsrv::fnv1a64::hash(data)));
-    EXPECT_EQ(one_shot(algorithm::xxh3, data), hashsrv::to_hex(XXH3_64bits(data.data(), data.size())));
-    unsigned char md[32];
-    unsigned len = 0;
-    ASSERT_EQ(EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr), 1);
-    EXPECT_EQ(one_shot(algorithm::sha256, data), hashsrv::to_hex(std::span<const unsigned char>(md, len)));
+    for (auto a : all) EXPECT_EQ(one_shot(a, data), test_support::reference_hex(to_string(a), data)) << to_string(a);
 }
 
 TEST(Hasher, DigestLengths)
