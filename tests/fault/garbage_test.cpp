@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: BSL-1.0
 // Garbage: random binary payloads of random sizes in every protocol and with
 // every algorithm; each reply is checked against an independent digest.
-#include "fault_support.hpp"
+#include "payload.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "service_checks.hpp"
+#include "sockets.hpp"
+#include "system.hpp"
 
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <string_view>
 #include <tuple>
 
-using namespace fault;
+using namespace test_support;
 
 namespace {
 
@@ -15,16 +25,12 @@ class Garbage : public ::testing::TestWithParam<params> {};
 
 // Sends `payload` in pieces of random size (so reads split it anywhere),
 // half-closes, and returns the whole reply.
-std::string send_in_pieces(std::uint16_t port, std::string_view payload, std::mt19937_64& rng)
+std::string send_in_random_pieces(std::uint16_t port, std::string_view payload, std::mt19937_64& rng)
 {
     auto fd = connect_to(port);
     if (!fd) return "<connect failed>";
     std::uniform_int_distribution<std::size_t> piece(1, 70'000);
-    while (!payload.empty()) {
-        auto n = std::min(piece(rng), payload.size());
-        if (!send_all(fd.get(), payload.substr(0, n))) return "<send failed>";
-        payload.remove_prefix(n);
-    }
+    if (!send_in_pieces(fd.get(), payload, [&] { return piece(rng); })) return "<send failed>";
     shutdown_write(fd.get());
     return read_until_eof(fd.get(), 60s).data;
 }
@@ -51,7 +57,7 @@ TEST_P(Garbage, EveryDigestMatchesAnIndependentImplementation)
             std::size_t const max = sanitized ? 1U << 20 : 2U << 20;
             auto n = i == 0 ? 0 : std::uniform_int_distribution<std::size_t>(1, max)(rng);
             auto payload = random_bytes(rng, n);
-            ASSERT_EQ(send_in_pieces(srv.port(), payload, rng), reference_digest(alg, payload))
+            ASSERT_EQ(send_in_random_pieces(srv.port(), payload, rng), reference_digest(alg, payload))
                 << "payload of " << n << " bytes";
         } else {
             // lines: random bytes split on "\n"; vary the density of "\n" so
@@ -60,7 +66,7 @@ TEST_P(Garbage, EveryDigestMatchesAnIndependentImplementation)
             auto payload = random_bytes(rng, n);
             auto every = std::uniform_int_distribution<std::size_t>(1, 4000)(rng);
             for (std::size_t k = 0; k < n; k += 1 + rng() % (2 * every)) payload[k] = '\n';
-            ASSERT_EQ(send_in_pieces(srv.port(), payload, rng), reference_lines(alg, payload))
+            ASSERT_EQ(send_in_random_pieces(srv.port(), payload, rng), reference_lines(alg, payload))
                 << "payload of " << n << " bytes";
         }
     }

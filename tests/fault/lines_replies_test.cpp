@@ -4,15 +4,25 @@
 // the server must not hold the replies to a whole read buffer at once, must
 // count a slow reader's progress as activity, and must never glue anything to
 // a reply line it could only partly write.
-#include "fault_support.hpp"
+#include "polling.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "service_checks.hpp"
+#include "sockets.hpp"
+#include "system.hpp"
+
+#include <gtest/gtest.h>
 
 #include <sys/ioctl.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <string_view>
 #include <vector>
 
-using namespace fault;
+using namespace test_support;
 
 namespace {
 
@@ -22,14 +32,10 @@ constexpr std::size_t sha256_line = 65; // 64 hex digits and "\n"
 /// connect so that the window the server sees is small from the start.
 fd_guard connect_small_window(std::uint16_t port)
 {
-    fd_guard fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    auto fd = tcp_socket();
     int size = 4096;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr const*>(&a), sizeof a) != 0) return fd_guard{};
+    if (connect_errno(fd.get(), ipv4("127.0.0.1", port)) != 0) return fd_guard{};
     return fd;
 }
 

@@ -2,17 +2,20 @@
 // The metrics endpoint under abuse: idle connections cannot lock scrapes out,
 // a trickled request header is cut off, bad requests get a status, and the
 // endpoint listens on loopback unless told otherwise.
-#include "fault_support.hpp"
+#include "http.hpp"
+#include "server_process.hpp"
+#include "service_checks.hpp"
+#include "sockets.hpp"
+#include "system.hpp"
 
-#include "../ops/ops_support.hpp"
+#include <gtest/gtest.h>
 
 #include <ifaddrs.h>
 
+#include <string>
 #include <vector>
 
-using namespace fault;
-using ops_test::http_get;
-using ops_test::metrics_port;
+using namespace test_support;
 
 namespace {
 
@@ -35,12 +38,8 @@ std::string non_loopback_ipv4()
 
 bool can_connect(std::string const& address, std::uint16_t port)
 {
-    fd_guard fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    ::inet_pton(AF_INET, address.c_str(), &a.sin_addr);
-    return ::connect(fd.get(), reinterpret_cast<sockaddr const*>(&a), sizeof a) == 0;
+    auto fd = tcp_socket();
+    return connect_errno(fd.get(), ipv4(address.c_str(), port)) == 0;
 }
 
 } // namespace
@@ -94,7 +93,7 @@ TEST(MetricsLockout, BadRequestsGetAStatus)
     auto send = [&](std::string const& req) {
         auto fd = connect_to(mport);
         send_all(fd.get(), req);
-        return ops_test::parse_http(read_until_eof(fd.get(), 20s));
+        return parse_http(read_until_eof(fd.get(), 20s));
     };
     auto post = send("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
     EXPECT_EQ(post.status, 405) << post.headers;

@@ -2,29 +2,28 @@
 // --max-connections-per-client: one source address cannot hold every slot
 // (silent connections renewed every idle timeout would otherwise lock
 // everyone else out); the others are served, and the refusals are counted.
-#include "fault_support.hpp"
+#include "http.hpp"
+#include "polling.hpp"
+#include "server_process.hpp"
+#include "service_checks.hpp"
+#include "sockets.hpp"
 
-#include "../ops/ops_support.hpp"
+#include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
-using namespace fault;
+using namespace test_support;
 
 namespace {
 
 /// Connects to the server's port from `source` (any 127.x.y.z is loopback).
 fd_guard connect_from(char const* source, std::uint16_t port)
 {
-    fd_guard fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    ::inet_pton(AF_INET, source, &local.sin_addr);
+    auto fd = tcp_socket();
+    auto const local = ipv4(source, 0);
     if (::bind(fd.get(), reinterpret_cast<sockaddr const*>(&local), sizeof local) != 0) return fd_guard{};
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr const*>(&to), sizeof to) != 0) return fd_guard{};
+    if (connect_errno(fd.get(), ipv4("127.0.0.1", port)) != 0) return fd_guard{};
     return fd;
 }
 
@@ -34,7 +33,7 @@ TEST(PerClient, OneAddressCannotHoldEverySlot)
 {
     server_process srv({"--max-connections", "8", "--max-connections-per-client", "3", "--idle-timeout", "60",
                         "--metrics-port", "0"});
-    auto const mport = ops_test::metrics_port(srv);
+    auto const mport = metrics_port(srv);
     auto const base = srv.open_fds();
     std::vector<fd_guard> held;
     for (int i = 0; i < 3; ++i) held.push_back(connect_from("127.0.0.1", srv.port()));
@@ -64,8 +63,8 @@ TEST(PerClient, OneAddressCannotHoldEverySlot)
         answer = read_until_eof(again.get(), 20s).data;
         return answer == "782e1488cd5a68b7\n";
     })) << answer;
-    auto m = ops_test::scrape(mport);
-    EXPECT_GE(ops_test::sample(m, "hash_server_connections_rejected_total"), 1) << m;
+    auto m = scrape(mport);
+    EXPECT_GE(sample(m, "hash_server_connections_rejected_total"), 1) << m;
     held.clear();
     expect_healthy_then_stop(srv);
 }

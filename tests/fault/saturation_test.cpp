@@ -3,12 +3,23 @@
 // uploads queue in the sockets, not in the server's memory: its resident size
 // stays within a bound derived from chunk size x connections, and every upload
 // still gets its correct digest.
-#include "fault_support.hpp"
+#include "payload.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "service_checks.hpp"
+#include "sockets.hpp"
+#include "system.hpp"
+
+#include <gtest/gtest.h>
 
 #include <atomic>
+#include <iostream>
+#include <random>
+#include <string>
+#include <thread>
 #include <vector>
 
-using namespace fault;
+using namespace test_support;
 
 namespace {
 
@@ -42,7 +53,7 @@ TEST(Saturation, MoreUploadsThanMaxInflightStayBoundedAndCorrect)
         clients.emplace_back([&, u] {
             auto fd = connect_to(srv.port());
             if (!fd) return;
-            std::uint64_t h = 14695981039346656037ULL;
+            std::uint64_t h = fnv1a_basis;
             std::string_view b(block);
             auto rotate = static_cast<std::size_t>(u) * 4099;
             for (std::size_t m = 0; m < mib_each; ++m) {

@@ -8,12 +8,21 @@
 // an unfinished line do not count as activity (a line must arrive whole
 // within the idle timeout), so a trickler is closed by the idle timeout while
 // it trickles. Both are checked here.
-#include "fault_support.hpp"
+#include "polling.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "service_checks.hpp"
+#include "sockets.hpp"
+#include "system.hpp"
 
-#include <atomic>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <string>
+#include <thread>
 #include <vector>
 
-using namespace fault;
+using namespace test_support;
 
 namespace {
 

@@ -3,13 +3,22 @@
 // change), from 4 concurrent clients. Open descriptors are exactly the same
 // before and after; resident memory too, within a small slack for the
 // allocator (measured after a warm-up of 10 000 requests).
-#include "fault_support.hpp"
+#include "polling.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "service_checks.hpp"
+#include "sockets.hpp"
+
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
 #include <vector>
 
-using namespace fault;
+using namespace test_support;
 
 namespace {
 

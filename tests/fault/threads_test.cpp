@@ -2,13 +2,20 @@
 // A thread the system refuses to create (RLIMIT_NPROC for an unprivileged
 // user) is a clear error and exit status 1 before the banner, never an abort
 // (SIGABRT from std::terminate) nor a banner followed by a crash.
-#include "fault_support.hpp"
+#include "process.hpp"
+#include "server_process.hpp"
+
+#include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
 
-using namespace fault;
+using namespace test_support;
 
 namespace {
 

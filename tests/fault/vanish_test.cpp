@@ -2,11 +2,21 @@
 // Clients that vanish: a reset (SO_LINGER 0) right after sending, or in the
 // middle of a stream or of a pipeline of lines. The server logs it at debug
 // level, never crashes, and keeps serving everyone else correctly.
-#include "fault_support.hpp"
+#include "payload.hpp"
+#include "polling.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "service_checks.hpp"
+#include "sockets.hpp"
+#include "system.hpp"
 
-#include <atomic>
+#include <gtest/gtest.h>
 
-using namespace fault;
+#include <random>
+#include <string>
+#include <thread>
+
+using namespace test_support;
 
 namespace {
 

@@ -5,12 +5,17 @@
 // may see a connection's or a byte's readiness between the session's own
 // non-blocking try and the registration of its wait; these tests would hang
 // (and fail at their generous bound) if that readiness were lost.
-#include "helpers.hpp"
+#include "polling.hpp"
+#include "server_process.hpp"
+#include "sockets.hpp"
+
+#include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
+#include <vector>
 
-using namespace itest;
+using namespace test_support;
 
 namespace {
 
@@ -57,7 +62,7 @@ TEST_P(Accept, EachSilentClientIsAcceptedOnItsOwn)
 {
     server_process srv({"--protocol", "lines", "--io-threads", GetParam(), "--idle-timeout", "120"});
     busy_client load1(srv.port()), load2(srv.port());
-    ASSERT_TRUE(wait_until([&] { return load1.replies() > 0 && load2.replies() > 0; })); // both accepted
+    ASSERT_TRUE(eventually([&] { return load1.replies() > 0 && load2.replies() > 0; })); // both accepted
     auto const base = srv.open_sockets();
     std::vector<fd_guard> held;
     for (int i = 0; i < 100; ++i) {
@@ -77,7 +82,7 @@ TEST_P(Accept, BytesThatComeAfterTheWaitBeganAreRead)
 {
     server_process srv({"--protocol", "lines", "--io-threads", GetParam(), "--idle-timeout", "120"});
     busy_client load(srv.port());
-    ASSERT_TRUE(wait_until([&] { return load.replies() > 0; })); // accepted
+    ASSERT_TRUE(eventually([&] { return load.replies() > 0; })); // accepted
     auto const base = srv.open_sockets();
     for (int i = 0; i < 100; ++i) {
         auto fd = connect_to(srv.port());
@@ -87,7 +92,7 @@ TEST_P(Accept, BytesThatComeAfterTheWaitBeganAreRead)
         ASSERT_EQ(read_exactly(fd.get(), 17, 10s), "782e1488cd5a68b7\n")
             << "client " << i << ": its line was not noticed; log:\n" << srv.log();
         fd.reset();
-        ASSERT_TRUE(wait_until([&] { return srv.open_sockets() == base; }, 10s));
+        ASSERT_TRUE(eventually([&] { return srv.open_sockets() == base; }, 10s));
     }
 }
 

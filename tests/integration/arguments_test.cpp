@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: BSL-1.0
 // The command line of the real binary: exit codes, stderr, the banner, --bind.
 // (Every option's parsing is unit-tested in unit/options_test.cpp.)
-#include "helpers.hpp"
+#include "server_process.hpp"
+#include "sockets.hpp"
 
-using namespace itest;
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+using namespace test_support;
 
 namespace {
 
 bool contains(std::string const& s, std::string_view part) { return s.find(part) != std::string::npos; }
 
 constexpr std::string_view usage_line = "Usage: hash_server <port>";
-constexpr std::string_view banner_prefix = "Hash server listening on port ";
 
 void expect_usage_error(std::vector<std::string> const& args, std::string_view mentions)
 {

@@ -2,20 +2,17 @@
 // The tutorial's accept loop `break`s on any error, so one EMFILE stops it
 // from ever accepting again. Ours logs, backs off, and accepts again once
 // descriptors are free.
-#include "helpers.hpp"
+#include "polling.hpp"
+#include "server_process.hpp"
+#include "sockets.hpp"
+#include "text.hpp"
 
-using namespace itest;
+#include <gtest/gtest.h>
 
-namespace {
+#include <csignal>
+#include <vector>
 
-std::size_t count_of(std::string const& text, std::string_view what)
-{
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
-    return n;
-}
-
-} // namespace
+using namespace test_support;
 
 TEST(FdExhaustion, AcceptLoopSurvivesEmfile)
 {
@@ -33,7 +30,7 @@ TEST(FdExhaustion, AcceptLoopSurvivesEmfile)
         held.push_back(connect_to(srv.port()));
         ASSERT_TRUE(held.back()) << "connection " << i;
     }
-    ASSERT_TRUE(wait_until([&] { return srv.log().find("accept failed") != std::string::npos; }, 30s))
+    ASSERT_TRUE(eventually([&] { return srv.log().find("accept failed") != std::string::npos; }, 30s))
         << "the server never ran out of descriptors; log:\n" << srv.log();
     EXPECT_LE(srv.open_fds(), limit);
     EXPECT_TRUE(srv.running());

@@ -1,10 +1,34 @@
 // SPDX-License-Identifier: BSL-1.0
 // Limits and timeouts: --idle-timeout, --max-connections, --max-inflight.
-#include "helpers.hpp"
+#include "payload.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "sockets.hpp"
+
+#include <gtest/gtest.h>
 
 #include <latch>
+#include <string>
+#include <thread>
+#include <vector>
 
-using namespace itest;
+using namespace test_support;
+
+namespace {
+
+/// A client that sends `sent` and then falls silent gets the replies to what
+/// was whole in it, then the idle timeout's ERR line, then EOF.
+void expect_closed_once_silent(server_process const& srv, std::string_view sent, std::string_view replies)
+{
+    auto fd = connect_to(srv.port());
+    ASSERT_TRUE(fd);
+    ASSERT_TRUE(send_all(fd.get(), sent));
+    auto r = read_until_eof(fd.get(), 30s);
+    EXPECT_EQ(r.data, replies);
+    EXPECT_TRUE(r.eof);
+}
+
+} // namespace
 
 // A silent client is closed with "ERR idle timeout" after --idle-timeout,
 // and meanwhile other clients are served as usual.
@@ -26,24 +50,15 @@ TEST(Limits, IdleTimeoutClosesASilentClientWhileOthersAreServed)
 TEST(Limits, IdleTimeoutBetweenLines)
 {
     server_process srv({"--protocol", "lines", "--idle-timeout", "1"});
-    auto fd = connect_to(srv.port());
-    ASSERT_TRUE(fd);
-    ASSERT_TRUE(send_all(fd.get(), "hello world\n"));
-    auto r = read_until_eof(fd.get(), 30s);
-    EXPECT_EQ(r.data, "782e1488cd5a68b7\nERR idle timeout\n");
-    EXPECT_TRUE(r.eof);
+    expect_closed_once_silent(srv, "hello world\n", "782e1488cd5a68b7\nERR idle timeout\n");
 }
 
 // In `stream`, a client that stalls mid-upload is closed as well.
 TEST(Limits, IdleTimeoutMidStream)
 {
     server_process srv({"--protocol", "stream", "--idle-timeout", "1"});
-    auto fd = connect_to(srv.port());
-    ASSERT_TRUE(fd);
-    ASSERT_TRUE(send_all(fd.get(), "the beginning of an upload that never ends"));
-    auto r = read_until_eof(fd.get(), 30s);
-    EXPECT_EQ(r.data, "ERR idle timeout\n");
-    EXPECT_TRUE(r.eof);
+    ASSERT_NO_FATAL_FAILURE(
+        expect_closed_once_silent(srv, "the beginning of an upload that never ends", "ERR idle timeout\n"));
     EXPECT_EQ(request(srv.port(), "hello world\n"), "782e1488cd5a68b7\n");
 }
 
@@ -94,14 +109,8 @@ TEST(Limits, OneInflightJobServesManyClients)
             ready.count_down();
             if (!fd) return;
             ready.wait();
-            std::thread writer([&] {
-                send_all(fd.get(), payloads[i]);
-                shutdown_write(fd.get());
-            });
-            replies[i] = read_until_eof(fd.get(), 90s).data;
-            if (replies[i].empty()) ::shutdown(fd.get(), SHUT_RDWR);
-            writer.join();
+            replies[i] = write_while_reading(fd.get(), [&](int out) { send_all(out, payloads[i]); }, 90s).data;
         });
     for (auto& t : threads) t.join();
-    for (int i = 0; i < clients; ++i) EXPECT_EQ(replies[i], hex16(reference_fnv1a(payloads[i])) + "\n") << i;
+    for (int i = 0; i < clients; ++i) EXPECT_EQ(replies[i], reference_digest("fnv1a", payloads[i])) << i;
 }

@@ -1,36 +1,36 @@
 // SPDX-License-Identifier: BSL-1.0
 // --protocol lines: a persistent connection; every "\n"-terminated line,
 // "\n" included, is one request and gets one digest line back, in order.
-#include "helpers.hpp"
+#include "payload.hpp"
+#include "process.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "sockets.hpp"
+#include "text.hpp"
 
-using namespace itest;
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+using namespace test_support;
 
 namespace {
 
-std::string digest_line(std::string_view alg, std::string_view line) { return reference_hex(alg, line) + "\n"; }
+std::string fnv_line(std::string_view line) { return reference_digest("fnv1a", line); }
 
-std::string fnv_line(std::string_view line) { return digest_line("fnv1a", line); }
-
-/// Sends `payload` from a writer thread (in `piece`-sized sends), half-closes,
-/// and reads the replies meanwhile, so that neither side's buffers can stall.
+/// Sends `payload` in `piece`-sized sends and half-closes, reading the replies
+/// meanwhile.
 read_result pipeline(std::uint16_t port, std::string const& payload, std::size_t piece,
                      std::chrono::milliseconds limit = 60s)
 {
     auto fd = connect_to(port);
     if (!fd) return {};
-    std::thread writer([&] {
-        std::string_view rest(payload);
-        while (!rest.empty()) {
-            auto n = std::min(piece, rest.size());
-            if (!send_all(fd.get(), rest.substr(0, n))) break;
-            rest.remove_prefix(n);
-        }
-        shutdown_write(fd.get());
-    });
-    auto r = read_until_eof(fd.get(), limit);
-    if (r.timeout) ::shutdown(fd.get(), SHUT_RDWR);
-    writer.join();
-    return r;
+    return write_while_reading(
+        fd.get(), [&](int out) { send_in_pieces(out, payload, [piece] { return piece; }); }, limit);
 }
 
 } // namespace
@@ -67,10 +67,10 @@ TEST(LinesProtocol, TwentyThousandPipelinedLines)
     auto r = pipeline(srv.port(), payload, 64 * 1024);
     ASSERT_FALSE(r.timeout) << "hang: got " << r.data.size() << " of " << expected.size() << " bytes";
     EXPECT_TRUE(r.eof);
-    auto got = reply_lines(r.data);
+    auto got = split_lines(r.data);
     ASSERT_EQ(got.size(), static_cast<std::size_t>(count));
     for (int i = 0; i < count; ++i) {
-        if (got[i] + "\n" != fnv_line(lines[i])) {
+        if (got[i] != fnv_line(lines[i])) {
             ADD_FAILURE() << "reply " << i << " is " << got[i] << ", expected the digest of '" << lines[i] << "'";
             break;
         }
@@ -143,7 +143,7 @@ TEST(LinesProtocol, Xxh3AndSha256OverTheWire)
     for (std::string alg : {"xxh3", "sha256", "fnv1a"}) {
         server_process srv({"--protocol", "lines", "--hash", alg});
         std::string expected;
-        for (auto& l : lines) expected += digest_line(alg, l);
+        for (auto& l : lines) expected += reference_digest(alg, l);
         EXPECT_EQ(pipeline(srv.port(), payload, 7).data, expected) << alg;
     }
 }
@@ -166,9 +166,9 @@ TEST(LinesProtocol, MaxLineOnePastTheLimitIsRefused)
     ASSERT_TRUE(fd);
     ASSERT_TRUE(send_all(fd.get(), "ok\n0123456789A\n"));
     auto r = read_until_eof(fd.get(), 20s);
-    auto got = reply_lines(r.data);
+    auto got = split_lines(r.data);
     ASSERT_EQ(got.size(), 2U) << r.data;
-    EXPECT_EQ(got[0] + "\n", fnv_line("ok\n"));
+    EXPECT_EQ(got[0], fnv_line("ok\n"));
     EXPECT_EQ(got[1].rfind("ERR ", 0), 0U) << got[1];
     EXPECT_EQ(r.data.back(), '\n');
     EXPECT_TRUE(r.eof) << "the connection closes after the ERR line";

@@ -1,11 +1,23 @@
 // SPDX-License-Identifier: BSL-1.0
 // --protocol stream: every byte up to the client's half-close is hashed, and
 // the reply is one digest line. Digests are checked against references
-// computed in the test (FNV-1a in test_support; XXH3 and SHA-256 straight
-// from libxxhash and OpenSSL, not through hashsrv).
-#include "helpers.hpp"
+// computed in the test (tests/support/reference.hpp), not through hashsrv.
+#include "payload.hpp"
+#include "process.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "sockets.hpp"
+#include "text.hpp"
 
-using namespace itest;
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+
+using namespace test_support;
 
 namespace {
 
@@ -23,28 +35,20 @@ upload_result upload(std::uint16_t port, std::size_t total, std::size_t piece, s
     upload_result r;
     auto fd = connect_to(port);
     if (!fd) return r;
-    std::uint64_t h = 14695981039346656037ULL;
-    std::thread writer([&] {
+    std::uint64_t h = fnv1a_basis;
+    auto write = [&](int out) {
         byte_source src(total);
         std::string buf(piece, '\0');
-        std::size_t sent = 0;
         r.send_ok = true;
-        while (sent < total) {
+        for (std::size_t sent = 0; sent < total && r.send_ok; sent += piece) {
             auto n = std::min(piece, total - sent);
             src.fill(buf.data(), n);
             std::string_view chunk(buf.data(), n);
             h = reference_fnv1a(chunk, h);
-            if (!send_all(fd.get(), chunk)) {
-                r.send_ok = false;
-                break;
-            }
-            sent += n;
+            r.send_ok = send_all(out, chunk);
         }
-        shutdown_write(fd.get());
-    });
-    r.reply = read_until_eof(fd.get(), limit);
-    if (r.reply.timeout) ::shutdown(fd.get(), SHUT_RDWR); // unblock the writer
-    writer.join();
+    };
+    r.reply = write_while_reading(fd.get(), write, limit);
     r.sent_digest = hex16(h);
     return r;
 }
@@ -73,7 +77,7 @@ TEST(StreamProtocol, NetcatFileUpload)
     ::close(fd);
     auto out = shell_output("nc -N 127.0.0.1 " + std::to_string(srv.port()) + " < " + path);
     ::unlink(path);
-    EXPECT_EQ(out, hex16(reference_fnv1a(data)) + "\n");
+    EXPECT_EQ(out, reference_digest("fnv1a", data));
 }
 
 // 256 MiB of pseudo-random bytes, made and hashed by the test as they are
@@ -134,7 +138,7 @@ TEST(StreamProtocol, ProbeIsAnsweredWhileA64MiBChunkIsHashed)
     EXPECT_EQ(read_until_eof(probe.get(), 60s).data, "782e1488cd5a68b7\n");
     shutdown_write(upload_fd.get());
     auto r = read_until_eof(upload_fd.get(), 120s);
-    EXPECT_EQ(r.data, hex16(reference_fnv1a(data)) + "\n");
+    EXPECT_EQ(r.data, reference_digest("fnv1a", data));
 }
 
 TEST(StreamProtocol, HelloWorldAndPlainRequests)
@@ -143,7 +147,7 @@ TEST(StreamProtocol, HelloWorldAndPlainRequests)
     EXPECT_EQ(request(srv.port(), "hello world\n"), "782e1488cd5a68b7\n");
     // Unlike oneshot, a message larger than 4096 bytes is hashed whole.
     auto payload = byte_source(5000).bytes(5000);
-    EXPECT_EQ(request(srv.port(), payload), hex16(reference_fnv1a(payload)) + "\n");
+    EXPECT_EQ(request(srv.port(), payload), reference_digest("fnv1a", payload));
 }
 
 // An empty stream (connect, half-close at once) is a request for the digest
@@ -162,22 +166,17 @@ TEST(StreamProtocol, Xxh3AndSha256OverTheWire)
     auto data = byte_source(99).bytes(2 * 1024 * 1024 + 3);
     for (std::string alg : {"xxh3", "sha256"}) {
         server_process srv({"--protocol", "stream", "--hash", alg});
-        EXPECT_EQ(request(srv.port(), "abc"), reference_hex(alg, "abc") + "\n") << alg;
+        EXPECT_EQ(request(srv.port(), "abc"), reference_digest(alg, "abc")) << alg;
         // In uneven pieces, so the library state must carry across reads.
         auto fd = connect_to(srv.port());
         ASSERT_TRUE(fd);
-        std::thread writer([&] {
-            std::string_view rest(data);
-            for (std::size_t piece = 1; !rest.empty(); piece = piece * 3 + 1) {
-                auto n = std::min(piece % 100'000 + 1, rest.size());
-                if (!send_all(fd.get(), rest.substr(0, n))) break;
-                rest.remove_prefix(n);
-            }
-            shutdown_write(fd.get());
-        });
-        auto reply = read_until_eof(fd.get(), 60s);
-        writer.join();
-        EXPECT_EQ(reply.data, reference_hex(alg, data) + "\n") << alg;
+        auto growing = [piece = std::size_t{1}]() mutable {
+            auto n = piece % 100'000 + 1;
+            piece = piece * 3 + 1;
+            return n;
+        };
+        auto reply = write_while_reading(fd.get(), [&](int out) { send_in_pieces(out, data, growing); }, 60s);
+        EXPECT_EQ(reply.data, reference_digest(alg, data)) << alg;
     }
     EXPECT_EQ(reference_hex("sha256", "abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     EXPECT_EQ(reference_hex("xxh3", "abc"), "78af5f94892f3950");
@@ -187,7 +186,7 @@ TEST(StreamProtocol, MaxStreamBytesExactlyAtTheLimitIsServed)
 {
     server_process srv({"--protocol", "stream", "--max-stream-bytes", "1000"});
     auto payload = byte_source(1).bytes(1000);
-    EXPECT_EQ(request(srv.port(), payload), hex16(reference_fnv1a(payload)) + "\n");
+    EXPECT_EQ(request(srv.port(), payload), reference_digest("fnv1a", payload));
     // The limit is on the total, not on one read: 1000 bytes in many sends.
     auto r = upload(srv.port(), 1000, 7, 20s);
     EXPECT_EQ(r.reply.data, r.sent_digest + "\n");
@@ -204,7 +203,7 @@ TEST(StreamProtocol, MaxStreamBytesOnePastTheLimitIsRefused)
     EXPECT_EQ(r.data.rfind("ERR ", 0), 0U) << r.data;
     ASSERT_FALSE(r.data.empty());
     EXPECT_EQ(r.data.back(), '\n');
-    EXPECT_EQ(reply_lines(r.data).size(), 1U) << "one ERR line and nothing else: " << r.data;
+    EXPECT_EQ(split_lines(r.data).size(), 1U) << "one ERR line and nothing else: " << r.data;
     EXPECT_TRUE(r.eof) << "the connection closes after the ERR line";
     // Over the limit in several sends, without half-closing: the server ends it.
     auto r2 = upload(srv.port(), 1001, 100, 20s);
@@ -216,7 +215,7 @@ TEST(StreamProtocol, MaxStreamBytesOnePastTheLimitIsRefused)
 TEST(StreamProtocol, MaxStreamBytesTakesSuffixes)
 {
     server_process srv({"--protocol", "stream", "--max-stream-bytes", "1K"});
-    EXPECT_EQ(request(srv.port(), std::string(1024, 'x')), hex16(reference_fnv1a(std::string(1024, 'x'))) + "\n");
+    EXPECT_EQ(request(srv.port(), std::string(1024, 'x')), reference_digest("fnv1a", std::string(1024, 'x')));
     EXPECT_EQ(request(srv.port(), std::string(1025, 'x')).rfind("ERR ", 0), 0U);
 }
 

@@ -3,23 +3,28 @@
 // let a request in progress finish with its correct digest; exit 0.
 // (The drain deadline, --shutdown-timeout and exit code 3 are covered by the
 // reliability tests.)
-#include "helpers.hpp"
+#include "payload.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "sockets.hpp"
+#include "system.hpp"
+
+#include <gtest/gtest.h>
 
 #include <cerrno>
+#include <csignal>
+#include <thread>
+#include <vector>
 
-using namespace itest;
+using namespace test_support;
 
 namespace {
 
 /// Connects and tells apart "refused" (nobody listening) from other failures.
 bool connection_refused(std::uint16_t port)
 {
-    fd_guard fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno == ECONNREFUSED;
+    auto fd = tcp_socket();
+    return connect_errno(fd.get(), ipv4("127.0.0.1", port)) == ECONNREFUSED;
 }
 
 void expect_clean_exit(server_process& srv)
@@ -73,7 +78,7 @@ TEST(Shutdown, StreamInProgressFinishesIdleIsClosedNewcomersRefused)
     // progress (not idle) when the signal comes.
     std::size_t const first_part = socket_buffers_ceiling() + (1U << 20);
     byte_source src(42);
-    std::uint64_t h = 14695981039346656037ULL;
+    std::uint64_t h = fnv1a_basis;
     std::thread writer([&] {
         std::string buf(1 << 20, '\0');
         for (std::size_t sent = 0; sent < first_part; sent += buf.size()) {
@@ -123,7 +128,7 @@ TEST(Shutdown, LinesBetweenLinesIsClosedPartialLineFinishes)
     // reads them in one read: once the reply to "first\n" is here, the server
     // holds "sec" as a line in progress.
     ASSERT_TRUE(send_all(partial.get(), "first\nsec"));
-    ASSERT_EQ(read_exactly(partial.get(), 17, 20s), hex16(reference_fnv1a("first\n")) + "\n");
+    ASSERT_EQ(read_exactly(partial.get(), 17, 20s), reference_digest("fnv1a", "first\n"));
 
     srv.signal(SIGTERM);
     auto r = read_until_eof(between.get(), 30s);
@@ -132,7 +137,7 @@ TEST(Shutdown, LinesBetweenLinesIsClosedPartialLineFinishes)
 
     ASSERT_TRUE(send_all(partial.get(), "ond\n"));
     auto rest = read_until_eof(partial.get(), 30s);
-    EXPECT_EQ(rest.data, hex16(reference_fnv1a("second\n")) + "\n");
+    EXPECT_EQ(rest.data, reference_digest("fnv1a", "second\n"));
     EXPECT_TRUE(rest.eof) << "closed after finishing the request in progress";
     expect_clean_exit(srv);
 }

@@ -4,13 +4,22 @@
 // against a digest computed here; the counters must add up exactly. Under the
 // TSan preset the server binary itself is instrumented: a race makes it exit
 // non-zero (halt_on_error), which the end of each test checks.
-#include "ops_support.hpp"
+#include "http.hpp"
+#include "polling.hpp"
+#include "reference.hpp"
+#include "server_process.hpp"
+#include "sockets.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
 
-using namespace ops_test;
+using namespace test_support;
 
 namespace {
 
@@ -64,9 +73,8 @@ TEST(IoThreads, RunsTheIoContextOnFourThreads)
     ASSERT_EQ(request(srv.port(), "hello world\n"), "782e1488cd5a68b7\n");
     // main + 3 more io threads + 2 pool threads; the extra io threads are
     // started right after the banner, so give them a moment.
-    auto until = clock::now() + 10s;
-    while (thread_ids(srv.pid()).size() < 6 && clock::now() < until) std::this_thread::sleep_for(10ms);
-    EXPECT_GE(thread_ids(srv.pid()).size(), 6u);
+    eventually([&] { return srv.thread_ids().size() >= 6; }, 10s);
+    EXPECT_GE(srv.thread_ids().size(), 6u);
     stop_cleanly(srv);
 }
 
@@ -79,7 +87,7 @@ TEST(IoThreads, OneshotManyConcurrentClients)
         int bad = 0;
         for (int i = 0; i < per_client; ++i) {
             auto data = payload(c, i, 1 + static_cast<std::size_t>((c * 131 + i * 17) % 4000));
-            if (request(srv.port(), data) != hex16(reference_fnv1a(data)) + "\n") ++bad;
+            if (request(srv.port(), data) != reference_digest("fnv1a", data)) ++bad;
             // Scrapes while sessions on other io threads bump the counters.
             if (c % 6 == 0 && http_get(mport, "/metrics").status != 200) ++bad;
         }
@@ -101,7 +109,7 @@ TEST(IoThreads, StreamManyConcurrentClients)
         int bad = 0;
         for (int i = 0; i < per_client; ++i) {
             auto data = payload(c, i, 50'000 + static_cast<std::size_t>(c * 7919 + i * 104729) % 200'000);
-            if (request(srv.port(), data) != hex16(reference_fnv1a(data)) + "\n") ++bad;
+            if (request(srv.port(), data) != reference_digest("fnv1a", data)) ++bad;
         }
         return bad;
     });
@@ -119,7 +127,7 @@ TEST(IoThreads, LinesManyConcurrentPipelinedClients)
         for (int i = 0; i < lines; ++i) {
             auto line = payload(c, i, 1 + static_cast<std::size_t>(i % 60)) + "\n";
             batch += line;
-            want += hex16(reference_fnv1a(line)) + "\n";
+            want += reference_digest("fnv1a", line);
         }
         // All lines at once, without waiting for replies (small enough for
         // the socket buffers, so one thread can write then read).

@@ -1,13 +1,23 @@
 // SPDX-License-Identifier: BSL-1.0
 // --metrics-port: the Prometheus endpoint of the real binary, over real sockets.
-#include "ops_support.hpp"
+#include "http.hpp"
+#include "server_process.hpp"
+#include "sockets.hpp"
+#include "text.hpp"
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <sys/wait.h>
+#include <unistd.h>
 
-using namespace ops_test;
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <thread>
+
+using namespace test_support;
 
 namespace {
 
@@ -127,10 +137,7 @@ TEST(Metrics, KeepAliveServesSeveralScrapesOnOneConnection)
     ASSERT_TRUE(send_all(fd.get(), "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
     auto r = read_until_eof(fd.get());
     EXPECT_TRUE(r.eof);
-    std::size_t replies = 0;
-    for (auto p = r.data.find("HTTP/1.1 200 OK"); p != std::string::npos; p = r.data.find("HTTP/1.1 200 OK", p + 1))
-        ++replies;
-    EXPECT_EQ(replies, 3u);
+    EXPECT_EQ(count_of(r.data, "HTTP/1.1 200 OK"), 3u);
 }
 
 TEST(Metrics, OversizedAndGarbageRequestsAreClosedAndTheServerGoesOn)

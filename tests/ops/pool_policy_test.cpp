@@ -4,27 +4,34 @@
 // every thread as it was. Read from the kernel (/proc/PID/task/TID: comm, and
 // stat field 41), not from logs. Threads of neither name (a sanitizer's own)
 // are not counted.
-#include "ops_support.hpp"
+#include "polling.hpp"
+#include "server_process.hpp"
+#include "sockets.hpp"
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <sched.h>
 
-using namespace ops_test;
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace test_support;
 
 namespace {
 
-std::string read_task_file(pid_t pid, pid_t tid, char const* file)
+std::string read_task_file(server_process const& srv, pid_t tid, char const* file)
 {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/" + file);
+    std::ifstream in(srv.proc_path("task/" + std::to_string(tid) + "/" + file));
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-/// The scheduling policy of one thread, or -1 if it is gone.
-int policy_of(pid_t pid, pid_t tid)
+/// The scheduling policy of one of the server's threads, or -1 if it is gone.
+int policy_of(server_process const& srv, pid_t tid)
 {
-    auto stat = read_task_file(pid, tid, "stat");
+    auto stat = read_task_file(srv, tid, "stat");
     auto close = stat.rfind(')'); // the command name may hold spaces and parentheses
     if (close == std::string::npos) return -1;
     std::istringstream fields(stat.substr(close + 2)); // field 3 (state) onwards
@@ -42,10 +49,10 @@ struct thread_info {
 std::vector<thread_info> threads_named(server_process const& srv, std::string const& name)
 {
     std::vector<thread_info> out;
-    for (pid_t tid : thread_ids(srv.pid())) {
-        auto comm = read_task_file(srv.pid(), tid, "comm");
+    for (pid_t tid : srv.thread_ids()) {
+        auto comm = read_task_file(srv, tid, "comm");
         if (!comm.empty() && comm.back() == '\n') comm.pop_back();
-        if (comm == name) out.push_back({comm, policy_of(srv.pid(), tid)});
+        if (comm == name) out.push_back({comm, policy_of(srv, tid)});
     }
     return out;
 }
@@ -62,7 +69,7 @@ TEST(PoolPolicy, PoolThreadsAreBatchAndTheIoThreadIsNot)
 {
     server_process srv({"--threads", "3"});
     ASSERT_EQ(request(srv.port(), "hello world\n"), "782e1488cd5a68b7\n"); // the hop still works
-    EXPECT_EQ(policy_of(srv.pid(), srv.pid()), SCHED_OTHER) << "the I/O thread must keep the normal policy";
+    EXPECT_EQ(policy_of(srv, srv.pid()), SCHED_OTHER) << "the I/O thread must keep the normal policy";
     expect_policy(threads_named(srv, "hash-pool"), 3, SCHED_BATCH, "pool threads");
     EXPECT_NE(srv.log().find("--pool-policy batch"), std::string::npos) << srv.log();
 }
@@ -71,7 +78,7 @@ TEST(PoolPolicy, NormalLeavesEveryThreadAsItWas)
 {
     server_process srv({"--threads", "2", "--pool-policy", "normal"});
     ASSERT_EQ(request(srv.port(), "hello world\n"), "782e1488cd5a68b7\n");
-    EXPECT_EQ(policy_of(srv.pid(), srv.pid()), SCHED_OTHER);
+    EXPECT_EQ(policy_of(srv, srv.pid()), SCHED_OTHER);
     expect_policy(threads_named(srv, "hash-pool"), 2, SCHED_OTHER, "pool threads");
 }
 
@@ -80,9 +87,8 @@ TEST(PoolPolicy, ExtraIoThreadsKeepTheNormalPolicy)
     server_process srv({"--threads", "1", "--io-threads", "3"});
     ASSERT_EQ(request(srv.port(), "hello world\n"), "782e1488cd5a68b7\n");
     // The extra I/O threads start right after the banner.
-    auto until = clock::now() + 10s;
-    while (threads_named(srv, "hash-io").size() < 2 && clock::now() < until) std::this_thread::sleep_for(10ms);
-    EXPECT_EQ(policy_of(srv.pid(), srv.pid()), SCHED_OTHER);
+    eventually([&] { return threads_named(srv, "hash-io").size() >= 2; }, 10s);
+    EXPECT_EQ(policy_of(srv, srv.pid()), SCHED_OTHER);
     expect_policy(threads_named(srv, "hash-io"), 2, SCHED_OTHER, "extra I/O threads");
     expect_policy(threads_named(srv, "hash-pool"), 1, SCHED_BATCH, "pool threads");
 }
