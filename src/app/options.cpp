@@ -73,69 +73,64 @@ std::string parse_address(std::string const& text, std::string_view option)
     return text;
 }
 
-CLI::Option* add(CLI::App& app, std::string name, std::string& into, std::string help, std::string type)
-{
-    return app.add_option(std::move(name), into, std::move(help))->capture_default_str()->type_name(std::move(type));
-}
+/// One option of the command line: where its text goes, how --help shows it.
+struct option_spec {
+    char const* name;
+    std::string option_text::*field;
+    char const* type;
+    char const* help;
+    bool shows_default = true;
+};
 
-void declare_server_options(CLI::App& app, option_text& t)
+// In --help's order.
+option_spec const options[] = {
+    {"--protocol", &option_text::proto, "NAME",
+     "oneshot: one read of up to 4096 bytes per connection (the tutorial);\n"
+     "stream: hash everything up to the client's half-close;\n"
+     "lines: one digest per \\n-terminated line, pipelined"},
+    {"--hash", &option_text::hash, "NAME", "fnv1a | xxh3 | sha256"},
+    {"--bind", &option_text::bind, "ADDRESS", "address to listen on (default: all IPv6 and IPv4 addresses)", false},
+    {"--threads", &option_text::threads, "N",
+     "hash pool threads; auto: the CPUs this process may use minus the I/O threads\n"
+     "(at least 1), so hashing never competes with the I/O loop for a core"},
+    {"--pool-policy", &option_text::pool_sched, "POLICY",
+     "scheduling of the hash pool threads; batch: a woken pool thread never preempts\n"
+     "the I/O thread (fewer context switches per hop); normal: as the I/O threads"},
+    {"--io-threads", &option_text::io_threads, "N", "threads running the I/O loop"},
+    {"--max-inflight", &option_text::max_inflight, "N", "hash jobs queued or running on the pool at once"},
+    {"--inline-below", &option_text::inline_below, "BYTES",
+     "hash inputs smaller than this many bytes on the I/O thread (0: always hop)"},
+    {"--chunk-size", &option_text::chunk, "BYTES",
+     "stream: bytes per hash job (at most 3 buffers per upload); lines: read size (up to\n"
+     "--max-line); a read takes at most 256K whatever the chunk"},
+    {"--pool-slice", &option_text::slice, "BYTES",
+     "a pool job hashes at most this many bytes, then lets the jobs queued behind it\n"
+     "run first, so a small request never waits for a big chunk (0: run to completion)"},
+    {"--max-line", &option_text::max_line, "BYTES", "lines: longest line in bytes, not counting its \\n"},
+    {"--max-stream-bytes", &option_text::max_stream, "BYTES", "stream: largest upload in bytes (0: unlimited)"},
+    {"--max-connections", &option_text::max_conn, "N", "connections served at once; more wait in the backlog"},
+    {"--max-connections-per-client", &option_text::per_client, "N",
+     "connections served at once from one source address; more are refused with an\n"
+     "ERR line (0: no limit)"},
+    {"--idle-timeout", &option_text::idle, "SECONDS",
+     "seconds a connection may stay silent (0: forever, else at least 0.001); a client\n"
+     "taking our replies is not silent"},
+    {"--shutdown-timeout", &option_text::shutdown, "SECONDS",
+     "seconds that requests in progress get to finish after SIGTERM"},
+    {"--metrics-port", &option_text::metrics_port, "PORT",
+     "serve Prometheus metrics at http://<metrics-bind>:PORT/metrics", false},
+    {"--metrics-bind", &option_text::metrics_bind, "ADDRESS",
+     "address the metrics listen on (:: or 0.0.0.0: every address; --bind does not move them)"},
+    {"--log-level", &option_text::level, "LEVEL", "error | warn | info | debug"},
+};
+
+void declare_options(CLI::App& app, option_text& t)
 {
     app.add_option("port", t.port, "TCP port to listen on (0: any free port, shown in the banner)")->type_name("PORT");
-    add(app, "--protocol", t.proto,
-        "oneshot: one read of up to 4096 bytes per connection (the tutorial);\n"
-        "stream: hash everything up to the client's half-close;\n"
-        "lines: one digest per \\n-terminated line, pipelined",
-        "NAME");
-    add(app, "--hash", t.hash, "fnv1a | xxh3 | sha256", "NAME");
-    app.add_option("--bind", t.bind, "address to listen on (default: all IPv6 and IPv4 addresses)")
-        ->type_name("ADDRESS");
-    add(app, "--threads", t.threads,
-        "hash pool threads; auto: the CPUs this process may use minus the I/O threads\n"
-        "(at least 1), so hashing never competes with the I/O loop for a core",
-        "N");
-    add(app, "--pool-policy", t.pool_sched,
-        "scheduling of the hash pool threads; batch: a woken pool thread never preempts\n"
-        "the I/O thread (fewer context switches per hop); normal: as the I/O threads",
-        "POLICY");
-    add(app, "--io-threads", t.io_threads, "threads running the I/O loop", "N");
-    add(app, "--max-inflight", t.max_inflight, "hash jobs queued or running on the pool at once", "N");
-    add(app, "--inline-below", t.inline_below,
-        "hash inputs smaller than this many bytes on the I/O thread (0: always hop)", "BYTES");
-    add(app, "--chunk-size", t.chunk,
-        "stream: bytes per hash job (at most 3 buffers per upload); lines: read size (up to\n"
-        "--max-line); a read takes at most 256K whatever the chunk",
-        "BYTES");
-    add(app, "--pool-slice", t.slice,
-        "a pool job hashes at most this many bytes, then lets the jobs queued behind it\n"
-        "run first, so a small request never waits for a big chunk (0: run to completion)",
-        "BYTES");
-}
-
-void declare_limits(CLI::App& app, option_text& t)
-{
-    add(app, "--max-line", t.max_line, "lines: longest line in bytes, not counting its \\n", "BYTES");
-    add(app, "--max-stream-bytes", t.max_stream, "stream: largest upload in bytes (0: unlimited)", "BYTES");
-    add(app, "--max-connections", t.max_conn, "connections served at once; more wait in the backlog", "N");
-    add(app, "--max-connections-per-client", t.per_client,
-        "connections served at once from one source address; more are refused with an\n"
-        "ERR line (0: no limit)",
-        "N");
-    add(app, "--idle-timeout", t.idle,
-        "seconds a connection may stay silent (0: forever, else at least 0.001); a client\n"
-        "taking our replies is not silent",
-        "SECONDS");
-    add(app, "--shutdown-timeout", t.shutdown, "seconds that requests in progress get to finish after SIGTERM",
-        "SECONDS");
-}
-
-void declare_observability(CLI::App& app, option_text& t)
-{
-    app.add_option("--metrics-port", t.metrics_port,
-                   "serve Prometheus metrics at http://<metrics-bind>:PORT/metrics")
-        ->type_name("PORT");
-    add(app, "--metrics-bind", t.metrics_bind,
-        "address the metrics listen on (:: or 0.0.0.0: every address; --bind does not move them)", "ADDRESS");
-    add(app, "--log-level", t.level, "error | warn | info | debug", "LEVEL");
+    for (auto const& o : options) {
+        auto* opt = app.add_option(o.name, t.*o.field, o.help)->type_name(o.type);
+        if (o.shows_default) opt->capture_default_str();
+    }
 }
 
 /// After a successful parse: what CLI11 let through that is still a usage error.
@@ -228,9 +223,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
                "timeout cut requests off. SIGHUP is logged and ignored.\n"
                "Example: hash_server --protocol lines --hash xxh3 8080");
     app.allow_extras(); // a second port or an unknown word is a usage error, reported by check_words
-    declare_server_options(app, text);
-    declare_limits(app, text);
-    declare_observability(app, text);
+    declare_options(app, text);
     try {
         app.parse(argc, argv);
     } catch (CLI::CallForHelp const&) {
