@@ -46,7 +46,7 @@ if [ "$what" = all ] || [ "$what" = licence ]; then
   # Every source, script and build file names its licence (SPDX BSL-1.0, the
   # text in LICENSE); licensecheck reads the header as Debian's tools do.
   mapfile -t sources < <(git ls-files --cached --others --exclude-standard \
-    '*.cpp' '*.hpp' '*.sh' '*.py' '*.gp' 'CMakeLists.txt' '*/CMakeLists.txt' 'bench/run' '.ci/run' 'docker/Dockerfile' \
+    '*.cpp' '*.hpp' '*.sh' '*.py' '*.gp' 'CMakeLists.txt' '*/CMakeLists.txt' 'bench/run' 'bench/compare' '.ci/run' 'docker/Dockerfile' \
     '*.yaml' '*.cfg')
   unlicensed=$(licensecheck --machine "${sources[@]}" | awk -F'\t' '$2 != "Boost Software License 1.0" {print $1}')
   if [ -n "$unlicensed" ]; then

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <hashsrv/framing/protocol.hpp>
-#include <hashsrv/hash/hasher.hpp>
+#include <hashsrv/hash/algorithm.hpp>
 
 #include <array>
 #include <atomic>

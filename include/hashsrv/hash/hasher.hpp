@@ -3,6 +3,7 @@
 // FNV-1a is ours; XXH3 comes from libxxhash and SHA-256 from OpenSSL's EVP API.
 #pragma once
 
+#include <hashsrv/hash/algorithm.hpp>
 #include <hashsrv/hash/fnv1a.hpp>
 #include <hashsrv/hex.hpp>
 
@@ -18,25 +19,6 @@
 #include <variant>
 
 namespace hashsrv {
-
-enum class algorithm { fnv1a, xxh3, sha256 };
-
-constexpr std::string_view to_string(algorithm a) noexcept
-{
-    switch (a) {
-    case algorithm::fnv1a: return "fnv1a";
-    case algorithm::xxh3: return "xxh3";
-    case algorithm::sha256: return "sha256";
-    }
-    return "?";
-}
-
-inline std::optional<algorithm> parse_algorithm(std::string_view s) noexcept
-{
-    for (auto a : {algorithm::fnv1a, algorithm::xxh3, algorithm::sha256})
-        if (s == to_string(a)) return a;
-    return std::nullopt;
-}
 
 namespace detail {
 
