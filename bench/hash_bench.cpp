@@ -11,6 +11,7 @@
 
 #include <hashsrv/hash/hasher.hpp>
 
+#include "app/open_files.hpp"
 #include "options.hpp" // parse_size, parse_seconds, parse_port: the server's own parsers
 
 #include <CLI/CLI.hpp>
@@ -927,6 +928,11 @@ int main(int argc, char** argv)
         std::cerr << "hash_bench: " << e.what() << "\n";
         return 1;
     }
+    // Thousands of connections need as many descriptors: up to the hard limit
+    // without a `ulimit -n` first; past it, the connects that fail are counted.
+    if (auto lim = hashsrv::app::raise_open_files_limit(cfg.connections + cfg.mix); !lim.warning.empty())
+        std::cerr << "hash_bench: open files limit " << lim.soft << " (hard " << lim.hard << ") is below the "
+                  << cfg.connections + cfg.mix << " connections asked: split them over several processes\n";
     try {
         return run(cfg);
     } catch (std::exception const& e) {

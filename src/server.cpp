@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "server.hpp"
 
+#include "app/open_files.hpp"
 #include "descriptor_io.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
@@ -309,6 +310,7 @@ bool start_threads(config const& cfg, asio::io_context& ioc, asio::thread_pool& 
 int run(config const& cfg)
 {
     log::set_level(cfg.level);
+    app::raise_and_log_open_files_limit(cfg.max_connections);
     // A closed stderr or stdout (`hash_server 2>&1 | tee log`, tee gone) must
     // not end the process: the write fails and the log line is lost.
     std::signal(SIGPIPE, SIG_IGN);

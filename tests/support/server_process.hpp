@@ -85,7 +85,8 @@ inline run_result run_command(std::vector<std::string> const& argv, std::chrono:
 class server_process {
 public:
     struct options {
-        std::optional<rlim_t> max_open_files; // ulimit -n for the server
+        std::optional<rlim_t> max_open_files;  // ulimit -n for the server (soft and hard)
+        std::optional<rlim_t> soft_open_files; // ulimit -Sn alone (the hard limit: max_open_files, or the test's)
         std::chrono::milliseconds start_timeout = 10s;
     };
 
@@ -209,8 +210,11 @@ private:
             ::dup2(errfd, STDERR_FILENO);
             int devnull = ::open("/dev/null", O_RDONLY);
             ::dup2(devnull, STDIN_FILENO);
-            if (opt.max_open_files) {
-                rlimit rl{*opt.max_open_files, *opt.max_open_files};
+            if (opt.max_open_files || opt.soft_open_files) {
+                rlimit rl{};
+                ::getrlimit(RLIMIT_NOFILE, &rl);
+                if (opt.max_open_files) rl.rlim_cur = rl.rlim_max = *opt.max_open_files;
+                if (opt.soft_open_files) rl.rlim_cur = *opt.soft_open_files;
                 ::setrlimit(RLIMIT_NOFILE, &rl);
             }
             // Close every other descriptor the test holds (its sockets).
