@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -868,6 +869,18 @@ int run(settings const& cfg)
 } // namespace
 } // namespace hashsrv::bench
 
+/// The soft RLIMIT_NOFILE raised to the hard one (no privilege needed); returns it.
+rlim_t raise_open_files_limit()
+{
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) ::getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur;
+}
+
 int main(int argc, char** argv)
 {
     using namespace hashsrv::bench;
@@ -927,6 +940,11 @@ int main(int argc, char** argv)
         std::cerr << "hash_bench: " << e.what() << "\n";
         return 1;
     }
+    // Thousands of connections need as many descriptors: up to the hard limit
+    // without a `ulimit -n` first; past it, the connects that fail are counted.
+    if (auto soft = raise_open_files_limit(); soft < cfg.connections + cfg.mix + 16)
+        std::cerr << "hash_bench: open files limit " << soft << " is below the " << cfg.connections + cfg.mix
+                  << " connections asked: split them over several processes\n";
     try {
         return run(cfg);
     } catch (std::exception const& e) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "app/run.hpp"
 
+#include "app/open_files.hpp"
 #include "app/threads.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
@@ -68,6 +69,7 @@ bool listen_all(config const& cfg, asio::io_context& ioc, asio::thread_pool& poo
 int run(config const& cfg)
 {
     log::set_level(cfg.level);
+    raise_and_log_open_files_limit(cfg.max_connections);
     // A closed stderr or stdout (`hash_server 2>&1 | tee log`, tee gone) must
     // not end the process: the write fails and the log line is lost.
     std::signal(SIGPIPE, SIG_IGN);

@@ -37,7 +37,8 @@ struct run_result {
 /// The child's standard descriptors (-1: the test's own) and its `ulimit -n`.
 struct child_io {
     int in = -1, out = -1, err = -1;
-    std::optional<rlim_t> max_open_files;
+    std::optional<rlim_t> max_open_files;  // soft and hard
+    std::optional<rlim_t> soft_open_files; // soft alone (under the hard limit: max_open_files, or the test's)
 };
 
 inline exit_status decode_wait_status(int st)
@@ -110,8 +111,11 @@ private:
         if (io.in >= 0) ::dup2(io.in, STDIN_FILENO);
         if (io.out >= 0) ::dup2(io.out, STDOUT_FILENO);
         if (io.err >= 0) ::dup2(io.err, STDERR_FILENO);
-        if (io.max_open_files) {
-            rlimit rl{*io.max_open_files, *io.max_open_files};
+        if (io.max_open_files || io.soft_open_files) {
+            rlimit rl{};
+            ::getrlimit(RLIMIT_NOFILE, &rl);
+            if (io.max_open_files) rl.rlim_cur = rl.rlim_max = *io.max_open_files;
+            if (io.soft_open_files) rl.rlim_cur = *io.soft_open_files;
             ::setrlimit(RLIMIT_NOFILE, &rl);
         }
         // The child must not hold the test's sockets: a connection the test

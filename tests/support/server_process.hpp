@@ -38,7 +38,8 @@ inline constexpr std::string_view banner_prefix = "Hash server listening on port
 class server_process {
 public:
     struct options {
-        std::optional<rlim_t> max_open_files; // ulimit -n for the server
+        std::optional<rlim_t> max_open_files;  // ulimit -n for the server (soft and hard)
+        std::optional<rlim_t> soft_open_files; // ulimit -Sn alone (the hard limit: max_open_files, or the test's)
         std::chrono::milliseconds start_timeout = 10s;
         // stderr on the stdout pipe, as under `2>&1 | tee`. The test closes
         // that pipe after the banner like a reader that died: log() stays empty.
@@ -59,7 +60,8 @@ public:
         child_ = child_process(args, {.in = devnull.get(),
                                       .out = write_end.get(),
                                       .err = opt.log_on_stdout ? write_end.get() : log_.fd(),
-                                      .max_open_files = opt.max_open_files});
+                                      .max_open_files = opt.max_open_files,
+                                      .soft_open_files = opt.soft_open_files});
         write_end.reset();
         log_.close();
         read_banner(read_end.get(), opt);
