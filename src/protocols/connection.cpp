@@ -10,28 +10,29 @@ namespace asio = boost::asio;
 connection::connection(plain_transport& io_, session_control& ctl, session_context const& ctx_)
     : io(io_), cfg(*ctx_.cfg), ctx(ctx_), ctl_(ctl)
 {
-    ctl_.io = &io;
+    ctl_.conn = this;
 }
 
-connection::~connection() { ctl_.io = nullptr; }
+connection::~connection() { ctl_.conn = nullptr; }
 
 // Most clients send with the connect, so a non-blocking read is tried at once
 // (no reactor round trip, no epoll registration); a client that has not sent
-// yet is then waited for without a buffer.
-asio::awaitable<connection::result> connection::read_first(std::unique_ptr<char[]>& buf, std::size_t size,
-                                                           chunk_cache* from)
+// yet is waited for without a buffer.
+connection::result connection::read_first(std::unique_ptr<char[]>& buf, std::size_t size, chunk_cache* from)
 {
-    io.touch();
-    for (;;) {
-        buf = from ? from->take() : std::make_unique_for_overwrite<char[]>(size);
-        auto [ec, n] = io.try_read(asio::buffer(buf.get(), size));
-        if (ec != asio::error::would_block) co_return result{ec, n};
+    buf = from ? from->take() : std::make_unique_for_overwrite<char[]>(size);
+    auto [ec, n] = io.try_read(asio::buffer(buf.get(), size));
+    if (ec == asio::error::would_block) {
         if (from) from->give(std::move(buf));
         buf.reset();
-        // Readiness can be spurious (a reused descriptor's stale event): then
-        // the loop waits again, against the same deadline.
-        if (auto wec = co_await wait_readable()) co_return result{wec, 0};
     }
+    return {ec, n};
+}
+
+asio::awaitable<connection::error_code> connection::wait_for_first_byte()
+{
+    waited_first_ = true;
+    co_return noticed(co_await io.wait_readable());
 }
 
 asio::awaitable<connection::error_code> connection::wait_readable() { co_return noticed(co_await io.wait_readable()); }
@@ -66,18 +67,26 @@ asio::awaitable<void> connection::refuse(outcome why, std::string const& reason)
     co_await send("ERR " + reason + "\n");
 }
 
-void connection::timed_out()
+void connection::expire_if_silent()
 {
+    if (expired_) return;
+    auto const now = clock::now();
+    auto const timeout = io.idle_timeout();
+    if (hashing()) return io.extend_deadline(now + timeout);
+    io.extend_deadline(hashing_ended() + timeout);
+    if (io.deadline() > now) return;
+    if (io.reply_taken()) return io.extend_deadline(now + timeout); // the client reads its replies
+    expired_ = true;
     ctx.stats->idle_timeouts.fetch_add(1, std::memory_order_relaxed);
     ctx.stats->count(outcome::idle_timeout);
     debug("idle timeout");
     io.send_notice("ERR idle timeout\n");
+    io.cancel();
 }
 
-connection::error_code connection::noticed(error_code ec)
+connection::error_code connection::noticed(error_code ec) const noexcept
 {
-    if (ec == asio::error::timed_out) timed_out();
-    return ec;
+    return ec == asio::error::operation_aborted && expired_ ? error_code(asio::error::timed_out) : ec;
 }
 
 void connection::begin_request()
@@ -101,7 +110,8 @@ void connection::end_quietly(error_code ec)
 
 void connection::abandon(error_code ec)
 {
-    if (ec == asio::error::operation_aborted && !stopping()) return; // the watchdog counts it
+    // Counted when it expired; or cancelled for a reason other than a shutdown.
+    if (ec == asio::error::timed_out || (ec == asio::error::operation_aborted && !stopping())) return;
     ctx.stats->count(ec == asio::error::operation_aborted ? outcome::shutdown : outcome::client_gone);
     debug("request abandoned: {}", ec.message());
 }

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace hashsrv {
 
@@ -41,11 +42,21 @@ public:
 
     // ---- reading --------------------------------------------------------
 
-    /// The first read into `buf`, of at most `size` bytes; with `from`, `buf`
-    /// is one of its buffers (of `size` bytes) and goes back to it while the
-    /// connection waits, so that an idle connection holds no buffer.
-    boost::asio::awaitable<result> read_first(std::unique_ptr<char[]>& buf, std::size_t size,
-                                              chunk_cache* from = nullptr);
+    /// The first read into `buf`, of at most `size` bytes, without waiting;
+    /// with `from`, `buf` is one of its buffers (of `size` bytes). When nothing
+    /// has arrived yet: error::would_block, no buffer held, and the protocol
+    /// returns with defer_to_first_byte().
+    result read_first(std::unique_ptr<char[]>& buf, std::size_t size, chunk_cache* from = nullptr);
+    /// The protocol gives up its frames until the client sends: the session
+    /// waits for the first byte with its own frame alone (an idle connection
+    /// costs little), then runs the protocol again.
+    void defer_to_first_byte() noexcept { deferred_ = true; }
+    /// For the session: whether the protocol returned to wait for the first byte.
+    bool take_deferral() noexcept { return std::exchange(deferred_, false); }
+    /// Whether the session has waited for the first byte already.
+    bool first_byte_waited() const noexcept { return waited_first_; }
+    /// The session's wait for the first byte; not activity in itself.
+    boost::asio::awaitable<error_code> wait_for_first_byte();
     boost::asio::awaitable<error_code> wait_readable();
     boost::asio::awaitable<result> read_some(boost::asio::mutable_buffer b, bool refresh = true);
     /// Reads into `b`, whose first `filled` bytes are already read, until it
@@ -60,8 +71,10 @@ public:
     boost::asio::awaitable<bool> send(std::string_view reply);
     /// Refuses the request in progress with an ERR line.
     boost::asio::awaitable<void> refuse(outcome why, std::string const& reason);
-    /// The client was silent too long: counted, logged, and told if its socket takes it at once.
-    void timed_out();
+    /// Ends the connection if it has been silent for the idle timeout: time
+    /// spent waiting for the pool, or a client taking the replies we write,
+    /// is not silence. The wait in progress then ends with error::timed_out.
+    void expire_if_silent();
 
     // ---- requests -------------------------------------------------------
 
@@ -126,11 +139,15 @@ public:
     std::string peer_name() const;
 
 private:
-    error_code noticed(error_code ec);
+    /// A wait that ended because the connection expired: error::timed_out.
+    error_code noticed(error_code ec) const noexcept;
 
     session_control& ctl_;
     clock::time_point started_;
     bool busy_ = false;
+    bool expired_ = false;      // silent too long: counted, told, its waits cancelled
+    bool deferred_ = false;     // the protocol returned to wait for the first byte
+    bool waited_first_ = false; // the first byte has been waited for
     hash_pipeline const* pipe_ = nullptr;
 };
 

@@ -70,7 +70,8 @@ void grow(std::unique_ptr<char[]>& buf, std::size_t& capacity, std::size_t used,
 asio::awaitable<void> serve_lines(connection& conn)
 {
     auto const& cfg = conn.cfg;
-    if (auto ec = co_await conn.wait_readable()) co_return conn.end_quietly(ec);
+    // No buffer until the client sends: an idle connection holds none.
+    if (!conn.first_byte_waited()) co_return conn.defer_to_first_byte();
     framing::line_framer framer(cfg.max_line);
     std::size_t capacity = std::min(cfg.chunk_size, cfg.max_line + 1);
     auto buf = std::make_unique_for_overwrite<char[]>(capacity);

@@ -7,14 +7,14 @@
 
 namespace hashsrv {
 
-// Most requests never wait (the bytes came with the connect, the reply fits
-// the send buffer), so no watchdog runs beside this protocol: the transport
-// times the waits that do happen, and a request that needs none arms no timer.
+// Most requests never wait: the bytes came with the connect (read_first
+// finds them at once) and the reply fits the send buffer.
 boost::asio::awaitable<void> serve_oneshot(connection& conn)
 {
     constexpr std::size_t size = 4096; // one read of at most 4096 bytes, as in the tutorial
     std::unique_ptr<char[]> buf;
-    auto [ec, n] = co_await conn.read_first(buf, size);
+    auto [ec, n] = conn.read_first(buf, size);
+    if (ec == boost::asio::error::would_block) co_return conn.defer_to_first_byte();
     if (ec) co_return conn.end_quietly(ec); // connected and closed without a request
     conn.begin_request();
     auto reply = co_await conn.hash(n, digest_reply(conn.cfg.hash, {buf.get(), n}));

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
-// A session: the connection's transport, the protocol that serves it, and the
-// idle deadline raced against the protocol when the transport does not time
-// its own waits.
+// A session: the connection's transport and the protocol that serves it. The
+// idle deadline is the server's to watch (server.cpp, the sweep).
 #include "protocols/session.hpp"
 
 #include "observe/log.hpp"
@@ -9,13 +8,7 @@
 #include "protocols/protocols.hpp"
 #include "transport/plain_transport.hpp"
 
-#include <hashsrv/use_tuple.hpp>
-
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include <algorithm>
 
 namespace hashsrv {
 
@@ -24,70 +17,56 @@ namespace asio = boost::asio;
 void session_control::close_if_idle()
 {
     asio::post(strand, [self = shared_from_this()] {
-        if (self->io && self->idle) self->io->cancel();
+        if (self->conn && self->idle) self->conn->io.cancel();
     });
 }
 
 void session_control::force_close()
 {
     asio::post(strand, [self = shared_from_this()] {
-        if (self->io) self->io->shutdown(); // a hop in progress then finds it closed
+        if (self->conn) self->conn->io.shutdown(); // a hop in progress then finds it closed
+    });
+}
+
+void session_control::expire_if_silent()
+{
+    asio::post(strand, [self = shared_from_this()] {
+        if (self->conn) self->conn->expire_if_silent();
     });
 }
 
 namespace {
 
-using clock = std::chrono::steady_clock;
+using protocol_coroutine = asio::awaitable<void> (*)(connection&);
 
-asio::awaitable<void> serve(connection& conn)
+protocol_coroutine protocol_for(protocol p)
 {
-    switch (conn.cfg.proto) {
-    case protocol::oneshot: co_await serve_oneshot(conn); break;
-    case protocol::stream: co_await serve_stream(conn); break;
-    case protocol::lines: co_await serve_lines(conn); break;
+    switch (p) {
+    case protocol::stream: return serve_stream;
+    case protocol::lines: return serve_lines;
+    case protocol::oneshot: break;
     }
+    return serve_oneshot;
 }
-
-/// Returns once the connection has been silent for the idle timeout. Time
-/// spent waiting for the pool, or a client taking the replies we write, is
-/// not silence.
-asio::awaitable<void> watchdog(connection& conn)
-{
-    auto& io = conn.io;
-    auto const timeout = io.idle_timeout();
-    with_tuple<asio::steady_timer> timer(co_await asio::this_coro::executor);
-    for (;;) {
-        auto now = clock::now();
-        auto deadline = std::max(io.deadline(), conn.hashing() ? now + timeout : conn.hashing_ended() + timeout);
-        if (deadline <= now) {
-            if (!io.reply_taken()) co_return;
-            deadline = now + timeout; // the client reads its replies: activity
-        }
-        io.extend_deadline(deadline);
-        timer.expires_at(deadline);
-        auto [ec] = co_await timer.async_wait();
-        if (ec) co_return; // cancelled: the session ended first
-    }
-}
-
-/// Oneshot sessions mostly never wait: their transport times each wait that
-/// does happen instead of a watchdog timer for every connection.
-bool times_its_own_waits(session_settings const& cfg) { return cfg.proto == protocol::oneshot; }
 
 } // namespace
 
+// A protocol that finds nothing to read returns rather than wait with its
+// frames: the session waits for the first byte here, its own frame the only
+// one an idle connection keeps, and runs the protocol again.
 asio::awaitable<void> run_session(int descriptor, std::shared_ptr<session_control> ctl, session_context ctx)
 {
-    auto const& cfg = *ctx.cfg;
-    plain_transport io(descriptor, ctl->strand, ctx.protocol, cfg.idle_timeout, times_its_own_waits(cfg));
+    plain_transport io(descriptor, ctl->strand, ctx.protocol, ctx.cfg->idle_timeout, ctl->deadline);
     connection conn(io, *ctl, ctx);
+    auto const serve = protocol_for(ctx.cfg->proto);
     try {
-        if (cfg.idle_timeout.count() == 0 || times_its_own_waits(cfg)) {
+        co_await serve(conn);
+        while (conn.take_deferral()) {
+            if (auto ec = co_await conn.wait_for_first_byte()) {
+                conn.end_quietly(ec);
+                break;
+            }
             co_await serve(conn);
-        } else {
-            using namespace asio::experimental::awaitable_operators;
-            auto first = co_await (serve(conn) || watchdog(conn));
-            if (first.index() == 1) conn.timed_out();
         }
     } catch (std::exception const& e) {
         log::warn("{}: session failed: {}", conn.peer_name(), e.what());

@@ -6,6 +6,7 @@
 #include "pool/chunk_cache.hpp"
 #include "pool/hop.hpp"
 #include "protocols/session_settings.hpp"
+#include "transport/idle_deadline.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,20 +18,25 @@
 
 namespace hashsrv {
 
-class plain_transport;
+class connection;
 struct metrics;
 
 using session_strand = boost::asio::strand<boost::asio::io_context::executor_type>;
 
-/// The server's handle on a session, used at shutdown. Its fields are touched
-/// on the session's strand only; the server reaches them by posting there.
+/// The server's handle on a session, for its idle sweep and its shutdown.
+/// Its fields but `deadline` are touched on the session's strand only; the
+/// server reaches them by posting there.
 struct session_control : std::enable_shared_from_this<session_control> {
     explicit session_control(session_strand s) : strand(std::move(s)) {}
 
     session_strand strand;
-    plain_transport* io = nullptr; // the session's connection, while it has one
+    idle_deadline deadline;        // read by the server's sweep
+    connection* conn = nullptr;    // the session's connection, while it has one
     bool idle = true;              // no request in progress
 
+    /// The sweep found `deadline` passed: ends the session if it is still
+    /// silent (a hash in progress or a client taking its replies is not).
+    void expire_if_silent();
     /// Ends the session if it is between requests (nothing read yet, or
     /// between lines); a request in progress is left to finish.
     void close_if_idle();

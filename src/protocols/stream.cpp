@@ -51,8 +51,9 @@ asio::awaitable<first_chunk> read_first_chunk(connection& conn, framing::stream_
     first_chunk c;
     std::size_t const first_size = std::min(cfg.chunk_size, plain_transport::max_read);
     c.is_chunk_buffer = first_size == cfg.chunk_size; // then the first buffer is a chunk buffer already
-    std::tie(c.ec, c.size) = co_await conn.read_first(c.buffer, first_size, c.is_chunk_buffer ? conn.ctx.chunks.get() : nullptr);
-    if (c.ec && c.ec != asio::error::eof) co_return c; // connected and closed without a request
+    auto* cache = c.is_chunk_buffer ? conn.ctx.chunks.get() : nullptr;
+    std::tie(c.ec, c.size) = conn.read_first(c.buffer, first_size, cache);
+    if (c.ec && c.ec != asio::error::eof) co_return c; // nothing yet, or closed without a request
     conn.begin_request();
     c.started = true;
     if (c.ec) co_return c;
@@ -75,6 +76,7 @@ asio::awaitable<void> serve_stream(connection& conn)
     framing::stream_limit limit(cfg.max_stream_bytes);
     auto first = co_await read_first_chunk(conn, limit);
     auto [ec, n] = std::tuple{first.ec, first.size};
+    if (ec == asio::error::would_block) co_return conn.defer_to_first_byte();
     if (!first.started) co_return conn.end_quietly(ec);
     if (ec && ec != asio::error::eof) co_return conn.abandon(ec);
     hash_pipeline pipe(co_await asio::this_coro::executor, conn.ctx.pool, cfg.hash, cfg.inline_below, conn.ctx.chunks,

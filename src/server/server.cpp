@@ -32,7 +32,8 @@ using clock = std::chrono::steady_clock;
 server::server(asio::io_context& ioc, asio::thread_pool& pool, server_settings const& cfg, metrics& stats)
     : ioc_(ioc), pool_(pool), cfg_(cfg), stats_(stats), strand_(asio::make_strand(ioc)),
       acceptor_(listen(strand_, cfg.bind, cfg.port)), protocol_(acceptor_.local_endpoint().protocol()),
-      signals_(strand_, SIGINT, SIGTERM, SIGHUP), slot_free_(strand_), drained_(strand_), pool_slots_(strand_, cfg.max_inflight)
+      signals_(strand_, SIGINT, SIGTERM, SIGHUP), slot_free_(strand_), drained_(strand_), sweep_(strand_),
+      pool_slots_(strand_, cfg.max_inflight)
 {
 }
 
@@ -42,6 +43,7 @@ void server::start()
 {
     asio::co_spawn(strand_, accept_loop(), asio::detached);
     asio::co_spawn(strand_, signal_loop(), asio::detached);
+    if (cfg_.idle_timeout.count() > 0) asio::co_spawn(strand_, sweep_loop(), asio::detached);
 }
 
 void server::stop()
@@ -62,6 +64,24 @@ asio::awaitable<void> server::signal_loop()
         log::info("received signal {}", sig);
         begin_shutdown(); // may finish the drain at once, before we wait again
         if (drain_over_) co_return;
+    }
+}
+
+// The idle timeout, for every connection at once: one timer for the server
+// instead of one per connection (or per wait), which would cost each idle
+// connection a timer and the coroutines that race it against the wait. A
+// connection expires between its deadline and one period later.
+asio::awaitable<void> server::sweep_loop()
+{
+    auto const period = std::clamp<std::chrono::milliseconds>(cfg_.idle_timeout / 8, std::chrono::milliseconds(1),
+                                                              std::chrono::milliseconds(1000));
+    while (!drain_over_) {
+        sweep_.expires_after(period);
+        if (auto [ec] = co_await sweep_.async_wait(); ec) co_return;
+        auto const now = clock::now();
+        std::lock_guard lock(mutex_);
+        for (auto& [id, ctl] : sessions_)
+            if (ctl->deadline.passed(now)) ctl->expire_if_silent();
     }
 }
 
@@ -216,6 +236,7 @@ asio::awaitable<void> server::drain()
     }
     drain_over_ = true;
     signals_.cancel();
+    sweep_.cancel();
     if (on_stopped_) on_stopped_();
 }
 

@@ -51,6 +51,7 @@ public:
 private:
     boost::asio::awaitable<void> accept_loop();
     boost::asio::awaitable<void> signal_loop();
+    boost::asio::awaitable<void> sweep_loop();
     boost::asio::awaitable<void> drain();
     void begin_shutdown();
     void spawn_session(int fd);
@@ -69,6 +70,7 @@ private:
     with_tuple<boost::asio::signal_set> signals_;
     with_tuple<boost::asio::steady_timer> slot_free_; // wakes the accept loop below the connection limit
     with_tuple<boost::asio::steady_timer> drained_;   // wakes the drain when the last session ends
+    with_tuple<boost::asio::steady_timer> sweep_;     // the idle sweep's period
     job_limit pool_slots_;
     // Up to 64 MiB of stream chunk buffers (at least one) kept for the next
     // upload, so that its recv does not fault fresh pages in.

@@ -3,10 +3,6 @@
 
 #include "transport/descriptor_io.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-
 #include <algorithm>
 #include <array>
 
@@ -19,9 +15,8 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 plain_transport::plain_transport(int fd, asio::any_io_executor ex, tcp protocol, std::chrono::milliseconds idle_timeout,
-                                 bool times_its_waits)
-    : fd_(fd), ex_(std::move(ex)), protocol_(protocol), idle_timeout_(idle_timeout),
-      times_its_waits_(times_its_waits && idle_timeout.count() > 0)
+                                 idle_deadline& deadline)
+    : fd_(fd), ex_(std::move(ex)), protocol_(protocol), idle_timeout_(idle_timeout), deadline_(deadline)
 {
     touch();
 }
@@ -39,7 +34,7 @@ plain_transport::result plain_transport::try_read(asio::mutable_buffer b)
 asio::awaitable<plain_transport::error_code> plain_transport::wait_readable()
 {
     if (auto ec = hand_to_asio()) co_return ec;
-    auto [ec] = co_await timed(sock_->async_wait(tcp::socket::wait_read));
+    auto [ec] = co_await sock_->async_wait(tcp::socket::wait_read);
     co_return ec;
 }
 
@@ -59,7 +54,7 @@ asio::awaitable<plain_transport::result> plain_transport::read_some(asio::mutabl
         }
     }
     if (auto ec = hand_to_asio()) co_return result{ec, 0};
-    auto r = co_await timed(sock_->async_read_some(b));
+    auto r = co_await sock_->async_read_some(b);
     if (refresh) touch();
     co_return r;
 }
@@ -75,7 +70,7 @@ asio::awaitable<plain_transport::error_code> plain_transport::write(std::string_
     // The rest piece by piece rather than with one async_write: every piece
     // the client takes is activity.
     while (!ec && sent < data.size() && !(ec = hand_to_asio())) {
-        auto [wec, n] = co_await timed(sock_->async_write_some(asio::buffer(data.substr(sent))));
+        auto [wec, n] = co_await sock_->async_write_some(asio::buffer(data.substr(sent)));
         ec = wec;
         sent += n;
         progress(data, sent);
@@ -120,18 +115,6 @@ plain_transport::error_code plain_transport::hand_to_asio()
     sock_.emplace(ex_).assign(protocol_, fd_, ec);
     if (ec) sock_.reset(); // the descriptor stays ours to close
     return ec;
-}
-
-template <typename... R>
-asio::awaitable<std::tuple<plain_transport::error_code, R...>>
-plain_transport::timed(asio::awaitable<std::tuple<error_code, R...>> op)
-{
-    if (!times_its_waits_) co_return co_await std::move(op);
-    using namespace asio::experimental::awaitable_operators;
-    with_tuple<asio::steady_timer> timer(co_await asio::this_coro::executor, deadline_);
-    auto first = co_await (std::move(op) || timer.async_wait());
-    if (first.index() == 0) co_return std::get<0>(std::move(first));
-    co_return std::tuple<error_code, R...>{asio::error::timed_out, R{}...};
 }
 
 // A write done at once (the usual case) costs no system call here.

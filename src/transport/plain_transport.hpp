@@ -9,6 +9,8 @@
 // the same members over an SSL stream.
 #pragma once
 
+#include "transport/idle_deadline.hpp"
+
 #include <hashsrv/use_tuple.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -17,7 +19,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <optional>
@@ -38,11 +39,11 @@ public:
     static constexpr std::size_t max_read = 256 * 1024;
 
     /// Takes the accepted, non-blocking `fd`. `ex`: the session's strand.
-    /// With `times_its_waits`, every wait ends with error::timed_out at the
-    /// idle deadline; otherwise the caller watches deadline() itself (a
-    /// session with many waits would otherwise arm a timer for each).
+    /// Activity moves `deadline` to now + `idle_timeout`; whoever watches it
+    /// (the server's sweep) ends the waits of a connection silent too long
+    /// with cancel(): no timer per connection, nor per wait.
     plain_transport(int fd, boost::asio::any_io_executor ex, boost::asio::ip::tcp protocol,
-                    std::chrono::milliseconds idle_timeout, bool times_its_waits);
+                    std::chrono::milliseconds idle_timeout, idle_deadline& deadline);
     ~plain_transport();
     plain_transport(plain_transport const&) = delete;
     plain_transport& operator=(plain_transport const&) = delete;
@@ -66,9 +67,12 @@ public:
     void shutdown() noexcept;
 
     /// Activity: the idle deadline moves to now + the idle timeout.
-    void touch() noexcept { deadline_ = clock::now() + idle_timeout_; }
-    clock::time_point deadline() const noexcept { return deadline_; }
-    void extend_deadline(clock::time_point t) noexcept { deadline_ = std::max(deadline_, t); }
+    void touch() noexcept
+    {
+        if (idle_timeout_.count() > 0) deadline_.set(clock::now() + idle_timeout_);
+    }
+    clock::time_point deadline() const noexcept { return deadline_.get(); }
+    void extend_deadline(clock::time_point t) noexcept { deadline_.extend(t); }
     std::chrono::milliseconds idle_timeout() const noexcept { return idle_timeout_; }
     /// Whether a write waits and the client has taken some of what the socket
     /// held since the last look: a slow reader is not silent although the
@@ -81,8 +85,6 @@ private:
     using socket = with_tuple<boost::asio::ip::tcp::socket>;
 
     error_code hand_to_asio();
-    template <typename... R>
-    boost::asio::awaitable<std::tuple<error_code, R...>> timed(boost::asio::awaitable<std::tuple<error_code, R...>> op);
     void progress(std::string_view data, std::size_t sent);
     void close() noexcept;
 
@@ -91,8 +93,7 @@ private:
     boost::asio::ip::tcp protocol_;
     std::optional<socket> sock_; // once handed to Asio
     std::chrono::milliseconds idle_timeout_;
-    bool times_its_waits_;
-    clock::time_point deadline_;
+    idle_deadline& deadline_;
     bool tried_second_read_ = false;
     bool torn_ = false;         // the socket took part of a reply line, not the rest
     bool writing_ = false;      // a write waits for room in the socket
