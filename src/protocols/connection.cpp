@@ -31,7 +31,6 @@ connection::result connection::read_first(std::unique_ptr<char[]>& buf, std::siz
 
 asio::awaitable<connection::error_code> connection::wait_for_first_byte()
 {
-    waited_first_ = true;
     co_return noticed(co_await io.wait_readable());
 }
 

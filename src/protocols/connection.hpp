@@ -47,14 +47,12 @@ public:
     /// has arrived yet: error::would_block, no buffer held, and the protocol
     /// returns with defer_to_first_byte().
     result read_first(std::unique_ptr<char[]>& buf, std::size_t size, chunk_cache* from = nullptr);
-    /// The protocol gives up its frames until the client sends: the session
-    /// waits for the first byte with its own frame alone (an idle connection
-    /// costs little), then runs the protocol again.
+    /// The protocol gives up its frames until the client sends (its first
+    /// byte, or the first of its next line): the session waits with its own
+    /// frame alone (an idle connection costs little), then runs the protocol again.
     void defer_to_first_byte() noexcept { deferred_ = true; }
     /// For the session: whether the protocol returned to wait for the first byte.
     bool take_deferral() noexcept { return std::exchange(deferred_, false); }
-    /// Whether the session has waited for the first byte already.
-    bool first_byte_waited() const noexcept { return waited_first_; }
     /// The session's wait for the first byte; not activity in itself.
     boost::asio::awaitable<error_code> wait_for_first_byte();
     boost::asio::awaitable<error_code> wait_readable();
@@ -147,7 +145,6 @@ private:
     bool busy_ = false;
     bool expired_ = false;      // silent too long: counted, told, its waits cancelled
     bool deferred_ = false;     // the protocol returned to wait for the first byte
-    bool waited_first_ = false; // the first byte has been waited for
     hash_pipeline const* pipe_ = nullptr;
 };
 

@@ -70,8 +70,6 @@ void grow(std::unique_ptr<char[]>& buf, std::size_t& capacity, std::size_t used,
 asio::awaitable<void> serve_lines(connection& conn)
 {
     auto const& cfg = conn.cfg;
-    // No buffer until the client sends: an idle connection holds none.
-    if (!conn.first_byte_waited()) co_return conn.defer_to_first_byte();
     framing::line_framer framer(cfg.max_line);
     std::size_t capacity = std::min(cfg.chunk_size, cfg.max_line + 1);
     auto buf = std::make_unique_for_overwrite<char[]>(capacity);
@@ -82,9 +80,17 @@ asio::awaitable<void> serve_lines(connection& conn)
             if (conn.stopping()) co_return;
         }
         if (used == capacity) grow(buf, capacity, used, cfg.max_line);
-        // The bytes of an unfinished line do not reset the idle clock: a line
-        // must arrive whole within --idle-timeout (slowloris).
-        auto [ec, n] = co_await conn.read_some(asio::buffer(buf.get() + used, capacity - used), used == 0);
+        auto room = asio::buffer(buf.get() + used, capacity - used);
+        connection::result r;
+        // Between lines, a client that has not sent the next one is waited for
+        // by the session, without this frame or its buffer: an idle lines
+        // connection costs what an idle oneshot one does. The bytes of an
+        // unfinished line do not reset the idle clock: a line must arrive
+        // whole within --idle-timeout (slowloris).
+        if (used == 0) r = conn.io.try_read(room);
+        else r = co_await conn.read_some(room, false);
+        auto [ec, n] = r;
+        if (ec == asio::error::would_block) co_return conn.defer_to_first_byte();
         if (ec) {
             if (ec != asio::error::eof || used == 0) co_return conn.end_quietly(ec);
             // A final line without "\n" is hashed as it is.
