@@ -492,7 +492,7 @@ private:
             }
             auto off = static_cast<std::size_t>(c.sent % b.pattern.size());
             auto len = static_cast<std::size_t>(std::min<std::uint64_t>(b.pattern.size() - off, b.size - c.sent));
-            auto allowed = allowance(c);
+            auto allowed = allowance(c, b.size - c.sent);
             if (allowed == 0) return; // woken by its timer
             len = static_cast<std::size_t>(std::min<std::uint64_t>(len, allowed));
             auto n = ::send(c.fd, b.pattern.data() + off, len, MSG_NOSIGNAL);
@@ -522,10 +522,15 @@ private:
     }
 
     /// --bulk-rate: the bytes a bulk connection may send now (all of them
-    /// when unpaced). When it may send none, its timer is set for when 64 KiB
-    /// more are due. After a stall it catches up at most 20 ms worth at once:
+    /// when unpaced), `left` of its upload still unsent. It sends 64 KiB at a
+    /// time at least (or what is left): with less than that due, its timer is
+    /// set for when 64 KiB are. Without that floor the sender earns a few
+    /// bytes during each send and sends them at once, ~1 KiB per call in a
+    /// loop that never sleeps: half a core for the client and one wake-up and
+    /// one read per segment for the server, CPU that the scenario means to
+    /// leave idle. After a stall it catches up at most 20 ms worth at once:
     /// an upload paced at R MB/s never sends in bursts much above R.
-    std::uint64_t allowance(conn& c)
+    std::uint64_t allowance(conn& c, std::uint64_t left)
     {
         if (c.k != bulk || cfg_.bulk_rate <= 0) return std::numeric_limits<std::uint64_t>::max();
         using ns = std::chrono::duration<double, std::nano>;
@@ -538,8 +543,9 @@ private:
             c.paced_from = now - std::chrono::duration_cast<clock::duration>(ns((sent + burst) / per_ns));
             earned = sent + burst;
         }
-        if (earned >= sent + 1) return static_cast<std::uint64_t>(earned - sent);
-        c.due = c.paced_from + std::chrono::duration_cast<clock::duration>(ns((sent + 65536) / per_ns));
+        auto const quantum = static_cast<double>(std::min<std::uint64_t>(left, 65536));
+        if (earned >= sent + std::max(quantum, 1.0)) return static_cast<std::uint64_t>(earned - sent);
+        c.due = c.paced_from + std::chrono::duration_cast<clock::duration>(ns((sent + quantum) / per_ns));
         wait_for_due(c);
         return 0;
     }

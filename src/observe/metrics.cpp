@@ -19,6 +19,16 @@ std::string_view to_string(outcome o) noexcept
     return "?";
 }
 
+std::string_view to_string(job_kind k) noexcept
+{
+    switch (k) {
+    case job_kind::request: return "request";
+    case job_kind::chunk: return "chunk";
+    case job_kind::count_: break;
+    }
+    return "?";
+}
+
 void latency_histogram::observe(std::chrono::nanoseconds d) noexcept
 {
     double s = std::chrono::duration<double>(d).count();
@@ -28,18 +38,21 @@ void latency_histogram::observe(std::chrono::nanoseconds d) noexcept
     sum_ns_.fetch_add(static_cast<std::uint64_t>(d.count()), std::memory_order_relaxed);
 }
 
-void latency_histogram::render(std::string& out, std::string_view name) const
+void latency_histogram::render(std::string& out, std::string_view name, std::string_view labels) const
 {
+    auto it = std::back_inserter(out);
+    std::string_view sep = labels.empty() ? "" : ",";
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < buckets_.size(); ++i) {
         cumulative += buckets_[i].load(std::memory_order_relaxed);
         if (i < bounds.size())
-            fmt::format_to(std::back_inserter(out), "{}_bucket{{le=\"{}\"}} {}\n", name, bounds[i], cumulative);
+            fmt::format_to(it, "{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep, bounds[i], cumulative);
         else
-            fmt::format_to(std::back_inserter(out), "{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
+            fmt::format_to(it, "{}_bucket{{{}{}le=\"+Inf\"}} {}\n", name, labels, sep, cumulative);
     }
-    fmt::format_to(std::back_inserter(out), "{}_sum {}\n{}_count {}\n", name,
-                   static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9, name, cumulative);
+    std::string braced = labels.empty() ? std::string() : fmt::format("{{{}}}", labels);
+    fmt::format_to(it, "{}_sum{} {}\n{}_count{} {}\n", name, braced,
+                   static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9, name, braced, cumulative);
 }
 
 std::string metrics::render(protocol proto, algorithm alg) const
@@ -82,6 +95,30 @@ std::string metrics::render(protocol proto, algorithm alg) const
     family("hash_server_request_duration_seconds", "histogram",
            "From a request's first byte read to its reply written.");
     latency.render(out, "hash_server_request_duration_seconds");
+
+    struct stage {
+        std::string_view name, help;
+        latency_histogram hop_stages::*hist;
+    };
+    static constexpr std::array<stage, 3> stage_families{{
+        {"hash_server_pool_wait_seconds",
+         "From a hash job's post to the pool (or, for an upload's chunk, from when its turn came) until a pool "
+         "thread starts it, by kind (request: a whole request's hash; chunk: part of a longer stream upload).",
+         &hop_stages::pool_wait},
+        {"hash_server_pool_run_seconds",
+         "From a hash job's start on a pool thread until it finished, its yields to the pool's queue included, by kind.",
+         &hop_stages::pool_run},
+        {"hash_server_resume_wait_seconds",
+         "From a hash job's finish (or the session starting to wait for it, if later) until the session resumed "
+         "with its result on its strand, by kind.",
+         &hop_stages::resume_wait},
+    }};
+    for (auto const& f : stage_families) {
+        family(f.name, "histogram", f.help);
+        for (std::size_t k = 0; k < stages.size(); ++k)
+            (stages[k].*f.hist)
+                .render(out, f.name, fmt::format("kind=\"{}\"", to_string(static_cast<job_kind>(k))));
+    }
     return out;
 }
 

@@ -22,15 +22,37 @@ std::string_view to_string(outcome o) noexcept;
 class latency_histogram {
 public:
     /// Upper bounds in seconds, Prometheus style (the last bucket is +Inf).
-    static constexpr std::array<double, 14> bounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                   0.025,  0.05,    0.1,    0.25,  0.5,    1,     5};
+    /// The buckets below 100 us tell a hop's stages apart: a pool thread
+    /// already running or an I/O thread already awake takes microseconds, a
+    /// wake-up that waits for another thread's turn takes milliseconds.
+    static constexpr std::array<double, 17> bounds{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+                                                   0.001,   0.0025,   0.005,   0.01,   0.025,   0.05,
+                                                   0.1,     0.25,     0.5,     1,      5};
 
     void observe(std::chrono::nanoseconds d) noexcept;
-    void render(std::string& out, std::string_view name) const;
+    /// `labels`: the series' labels without braces (`kind="request"`), or empty.
+    void render(std::string& out, std::string_view name, std::string_view labels = {}) const;
 
 private:
     std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets_{};
     std::atomic<std::uint64_t> sum_ns_{0};
+};
+
+/// What a pool job carries. A whole request's hash (a oneshot request, a
+/// batch of lines, a stream upload that fits one chunk) is what a client
+/// waits for; a chunk of a longer upload is one step of a pipeline, and its
+/// stages would hide a small request's among thousands of its own.
+enum class job_kind { request, chunk, count_ };
+
+std::string_view to_string(job_kind k) noexcept;
+
+/// Where a hop's time goes, one histogram per stage: waiting for a pool
+/// thread, running there (its yields to the pool's queue included), and
+/// waiting to resume on the session's strand once done.
+struct hop_stages {
+    latency_histogram pool_wait;
+    latency_histogram pool_run;
+    latency_histogram resume_wait;
 };
 
 struct metrics {
@@ -48,7 +70,9 @@ struct metrics {
     gauge pool_jobs_running{0};
     counter idle_timeouts{0};
     latency_histogram latency;
+    std::array<hop_stages, static_cast<std::size_t>(job_kind::count_)> stages;
 
+    hop_stages& stages_of(job_kind k) noexcept { return stages[static_cast<std::size_t>(k)]; }
     void count(outcome o) noexcept { requests[static_cast<std::size_t>(o)].fetch_add(1, std::memory_order_relaxed); }
 
     /// Prometheus text exposition format 0.0.4.

@@ -25,6 +25,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -43,16 +44,20 @@ namespace detail {
 
 using pool_executor = boost::asio::thread_pool::executor_type;
 
+using stage_clock = std::chrono::steady_clock;
+
 /// A chunk queued for the feeder.
 struct pipeline_job {
     std::string_view chunk;
     std::size_t index = 0; // its buffer
     job_limit::permit permit;
+    job_kind kind = job_kind::chunk;
+    stage_clock::time_point queued;
 };
 
 struct pipeline_state {
     pipeline_state(algorithm alg, boost::asio::any_io_executor h, std::size_t depth, std::shared_ptr<chunk_cache> c)
-        : state(alg), home(std::move(h)), cache(std::move(c)), done(home, depth)
+        : state(alg), home(std::move(h)), cache(std::move(c)), done(home, depth), hashed_at(depth)
     {
     }
     pipeline_state(pipeline_state const&) = delete;
@@ -93,6 +98,7 @@ struct pipeline_state {
     std::exception_ptr failure;
     std::size_t unfinished = 0; // chunks queued or hashing; on the session's strand
     std::chrono::steady_clock::time_point finished_at;
+    std::vector<stage_clock::time_point> hashed_at; // by buffer; on the session's strand
 
     std::mutex m;
     std::deque<pipeline_job> queue; // guarded by m
@@ -107,12 +113,19 @@ inline boost::asio::awaitable<void, pool_executor> feed(metrics* stats, std::sha
                                                        std::size_t slice)
 {
     time_slice budget(slice);
+    // A chunk's turn comes when it is queued or when the upload's previous
+    // chunk is hashed, whichever is later: waiting behind its own upload is
+    // the pipeline's order, not a wait for the pool.
+    stage_clock::time_point previous_hashed{};
     for (bool first = true;; first = false) {
         // Unsliced, a chunk is still one job: the feeder takes its turn
         // in the pool's queue again before the next one.
         if (!first && slice == 0) co_await yield_to_queue<pool_executor>();
         auto j = s->next();
         if (!j) break;
+        auto& stages = stats->stages_of(j->kind);
+        auto const picked = stage_clock::now();
+        stages.pool_wait.observe(picked - std::max(j->queued, previous_hashed));
         std::exception_ptr failure;
         {
             pool_job_running running(*stats);
@@ -126,7 +139,10 @@ inline boost::asio::awaitable<void, pool_executor> feed(metrics* stats, std::sha
         // a completion that never runs (the I/O loop stopped first) must
         // not hold it past the server's life.
         j->permit = job_limit::permit{};
-        boost::asio::post(s->home, [s, index = j->index, failure] {
+        previous_hashed = stage_clock::now();
+        stages.pool_run.observe(previous_hashed - picked);
+        boost::asio::post(s->home, [s, index = j->index, failure, hashed = previous_hashed] {
+            s->hashed_at[index] = hashed;
             --s->unfinished;
             s->finished_at = std::chrono::steady_clock::now();
             if (failure && !s->failure) s->failure = failure;
@@ -159,7 +175,7 @@ public:
                   std::shared_ptr<chunk_cache> cache, std::size_t depth, std::size_t slice,
                   std::unique_ptr<char[]> first, bool first_is_chunk)
         : pool_(pool.executor), slots_(*pool.slots), stats_(*pool.stats), inline_below_(inline_below),
-          depth_(depth), slice_(slice),
+          depth_(depth), slice_(slice), kinds_(depth, job_kind::chunk),
           shared_(std::make_shared<detail::pipeline_state>(alg, std::move(home), depth, std::move(cache)))
     {
         shared_->buffers.push_back(std::move(first));
@@ -176,6 +192,7 @@ public:
     boost::asio::awaitable<void> submit(std::size_t n)
     {
         stats_.bytes_hashed.fetch_add(n, std::memory_order_relaxed);
+        bool const first = submitted_++ == 0;
         std::string_view chunk{shared_->buffers[current_].get(), n};
         if (in_flight_ == 0 && n < inline_below_) {
             shared_->state.update(chunk);
@@ -187,9 +204,15 @@ public:
         stats_.pool_jobs_queued.fetch_add(1, std::memory_order_relaxed);
         ++in_flight_;
         ++shared_->unfinished;
+        // A first chunk shorter than its buffer is the whole upload (the
+        // reads stopped at its end): a request a client waits for, like a
+        // oneshot request's.
+        bool const whole = first && (!shared_->first_is_chunk || n < shared_->cache->size());
+        kinds_[current_] = whole ? job_kind::request : job_kind::chunk;
         // The feeder owns `shared_`: if the session ends first (a reset, a
         // timeout), the chunks in flight still hash into live memory.
-        if (shared_->enqueue(detail::pipeline_job{chunk, current_, std::move(permit)}))
+        if (shared_->enqueue(
+                detail::pipeline_job{chunk, current_, std::move(permit), kinds_[current_], detail::stage_clock::now()}))
             boost::asio::co_spawn(pool_, detail::feed(&stats_, shared_, slice_), boost::asio::detached);
     }
 
@@ -217,10 +240,16 @@ public:
     }
 
 private:
+    /// A chunk's resume wait starts when it is hashed or when the session
+    /// starts waiting for it, whichever is later: a chunk collected long
+    /// after it was hashed, because the session was reading, did not wait.
     boost::asio::awaitable<void> collect_one()
     {
+        auto const waiting_since = detail::stage_clock::now();
         auto [ec, index] = co_await shared_->done.async_receive(use_tuple);
         if (ec) throw boost::system::system_error(ec, "hash pipeline");
+        stats_.stages_of(kinds_[index])
+            .resume_wait.observe(detail::stage_clock::now() - std::max(waiting_since, shared_->hashed_at[index]));
         --in_flight_;
         free_.push_back(index);
     }
@@ -231,10 +260,12 @@ private:
     std::size_t inline_below_;
     std::size_t depth_;
     std::size_t slice_;
+    std::vector<job_kind> kinds_; // by buffer: what its chunk in flight is
     std::shared_ptr<detail::pipeline_state> shared_;
     std::vector<std::size_t> free_; // buffers not in flight
     std::size_t current_ = 0;       // the buffer the next submit hashes
     std::size_t in_flight_ = 0;
+    std::size_t submitted_ = 0; // chunks submitted, inline ones too
 };
 
 } // namespace hashsrv

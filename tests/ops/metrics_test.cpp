@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -30,6 +31,28 @@ std::string requests_series(std::string_view proto, std::string_view outcome)
            "\"}";
 }
 
+constexpr std::array<std::string_view, 3> stage_families{
+    "hash_server_pool_wait_seconds", "hash_server_pool_run_seconds", "hash_server_resume_wait_seconds"};
+
+double stage_count(std::string_view text, std::string_view family, std::string_view kind)
+{
+    return sample(text, std::string(family) + "_count{kind=\"" + std::string(kind) + "\"}");
+}
+
+/// Every hop between two scrapes went through each stage once, under its kind.
+void expect_stages_count_hops(std::string const& before, std::string const& after, double requests, double chunks)
+{
+    double hops = sample(after, "hash_server_hops_total") - sample(before, "hash_server_hops_total");
+    EXPECT_EQ(hops, requests + chunks);
+    for (auto family : stage_families) {
+        EXPECT_EQ(stage_count(after, family, "request") - stage_count(before, family, "request"), requests) << family;
+        EXPECT_EQ(stage_count(after, family, "chunk") - stage_count(before, family, "chunk"), chunks) << family;
+        EXPECT_EQ(sample(after, std::string(family) + R"(_bucket{kind="request",le="+Inf"})"),
+                  stage_count(after, family, "request"))
+            << family;
+    }
+}
+
 } // namespace
 
 TEST(Metrics, ServesPrometheusTextAtMetrics)
@@ -43,7 +66,8 @@ TEST(Metrics, ServesPrometheusTextAtMetrics)
                         "hash_server_accept_errors_total", "hash_server_connections_active", "hash_server_requests_total",
                         "hash_server_bytes_hashed_total", "hash_server_hops_total", "hash_server_pool_jobs_queued",
                         "hash_server_pool_jobs_running", "hash_server_idle_timeouts_total",
-                        "hash_server_request_duration_seconds"})
+                        "hash_server_request_duration_seconds", "hash_server_pool_wait_seconds",
+                        "hash_server_pool_run_seconds", "hash_server_resume_wait_seconds"})
         EXPECT_NE(r.body.find(std::string("# TYPE ") + family + " "), std::string::npos) << family;
 }
 
@@ -97,6 +121,32 @@ TEST(Metrics, CountersMoveWithStreamAndLines)
     auto l = scrape(metrics_port(lines));
     EXPECT_EQ(sample(l, requests_series("lines", "ok")), 3) << l;
     EXPECT_EQ(sample(l, bytes_fnv1a), 6);
+}
+
+TEST(Metrics, EveryHopGoesThroughEachStageOnce)
+{
+    server_process oneshot({"--metrics-port", "0"});
+    auto before = scrape(metrics_port(oneshot));
+    for (auto family : stage_families) ASSERT_EQ(stage_count(before, family, "request"), 0) << family << before;
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(request(oneshot.port(), "hello world\n"), "782e1488cd5a68b7\n");
+    expect_stages_count_hops(before, scrape(metrics_port(oneshot)), 5, 0);
+
+    // A stream upload that fits one chunk is a request; a longer one is
+    // chunks, the last one shorter than the others.
+    server_process stream({"--metrics-port", "0", "--protocol", "stream", "--chunk-size", "64K"});
+    before = scrape(metrics_port(stream));
+    ASSERT_EQ(request(stream.port(), "hello world\n"), "782e1488cd5a68b7\n");
+    ASSERT_EQ(request(stream.port(), std::string(300 * 1024, 'x')).size(), 17u);
+    expect_stages_count_hops(before, scrape(metrics_port(stream)), 1, 5);
+
+    server_process lines({"--metrics-port", "0", "--protocol", "lines"});
+    before = scrape(metrics_port(lines));
+    auto reply = request(lines.port(), "a\nb\nc\n");
+    ASSERT_EQ(std::count(reply.begin(), reply.end(), '\n'), 3) << reply;
+    auto after = scrape(metrics_port(lines));
+    double hops = sample(after, "hash_server_hops_total") - sample(before, "hash_server_hops_total");
+    EXPECT_GE(hops, 1); // the lines of one read may share a hop
+    expect_stages_count_hops(before, after, hops, 0);
 }
 
 TEST(Metrics, ErrorOutcomesAndIdleTimeoutsAreCounted)
