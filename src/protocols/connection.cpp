@@ -34,8 +34,6 @@ asio::awaitable<connection::error_code> connection::wait_for_first_byte()
     co_return noticed(co_await io.wait_readable());
 }
 
-asio::awaitable<connection::error_code> connection::wait_readable() { co_return noticed(co_await io.wait_readable()); }
-
 asio::awaitable<connection::result> connection::read_some(asio::mutable_buffer b, bool refresh)
 {
     auto [ec, n] = co_await io.read_some(b, refresh);

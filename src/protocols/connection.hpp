@@ -55,7 +55,6 @@ public:
     bool take_deferral() noexcept { return std::exchange(deferred_, false); }
     /// The session's wait for the first byte; not activity in itself.
     boost::asio::awaitable<error_code> wait_for_first_byte();
-    boost::asio::awaitable<error_code> wait_readable();
     boost::asio::awaitable<result> read_some(boost::asio::mutable_buffer b, bool refresh = true);
     /// Reads into `b`, whose first `filled` bytes are already read, until it
     /// is full or the stream ends: the bytes in `b` and the error (eof) that
