@@ -195,7 +195,10 @@ wait "$idle_pid" 2>/dev/null || true
 code=$(docker inspect -f '{{.State.ExitCode}}' hs_main)
 note "docker stop took $stop_ms ms; exit code $code"
 [ "$code" = 0 ] || fail "exit code $code after docker stop (137: SIGKILLed after the 10 s timeout)"
-docker logs hs_main 2>&1 | grep -q 'received signal 15' || fail "no 'received signal 15' in the log"
+# docker's log copier may still hold the container's last stderr lines when
+# `docker stop` returns: poll for the line instead of reading once.
+logged_sigterm() { docker logs "$1" 2>&1 | grep -q 'received signal 15'; }
+wait_until 10 logged_sigterm hs_main || fail "no 'received signal 15' in the log: $(docker logs hs_main 2>&1 | tail -5)"
 # Generous: this only tells "stopped by our handler" from "killed after
 # docker's 10 s timeout" (the exit code above says so too).
 [ "$stop_ms" -lt 8000 ] || fail "docker stop took $stop_ms ms: SIGTERM was not handled at once"
