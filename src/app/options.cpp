@@ -24,7 +24,8 @@ struct option_text {
     std::string proto = "oneshot", hash = "fnv1a", level = "info", pool_sched = "batch";
     std::string threads = "auto", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "256K",
                 slice = "256K";
-    std::string max_line = "64K", max_stream = "0", max_conn = "10000", idle = "30", shutdown = "10";
+    std::string max_line = "64K", max_stream = "0", max_conn = "10000", idle = "30", shutdown = "10",
+                grace = "1";
     std::string per_client = "0";
     std::string bind, metrics_port, metrics_bind = config{}.metrics_bind;
 };
@@ -117,6 +118,10 @@ option_spec const options[] = {
      "taking our replies is not silent"},
     {"--shutdown-timeout", &option_text::shutdown, "SECONDS",
      "seconds that requests in progress get to finish after SIGTERM"},
+    {"--drain-grace", &option_text::grace, "SECONDS",
+     "after SIGTERM, seconds a connection silent since its accept gets to start its\n"
+     "request (a load balancer connects before its client sends; at most half of\n"
+     "--shutdown-timeout); then it is closed as idle (0: at once)"},
     {"--metrics-port", &option_text::metrics_port, "PORT",
      "serve Prometheus metrics at http://<metrics-bind>:PORT/metrics", false},
     {"--metrics-bind", &option_text::metrics_bind, "ADDRESS",
@@ -170,6 +175,7 @@ void convert_sizes(option_text const& t, config& cfg)
     if (auto exact = parse_seconds_exact(t.idle); exact > 0 && exact < 0.001)
         throw std::invalid_argument("--idle-timeout: must be 0 (never) or at least 0.001 (1 ms), got " + t.idle);
     cfg.shutdown_timeout = with_option_name("--shutdown-timeout", [&] { return parse_seconds(t.shutdown); });
+    cfg.drain_grace = with_option_name("--drain-grace", [&] { return parse_seconds(t.grace); });
 }
 
 /// Throws std::invalid_argument naming the option at fault.

@@ -89,6 +89,7 @@ connection::error_code connection::noticed(error_code ec) const noexcept
 void connection::begin_request()
 {
     ctl_.idle = false;
+    ctl_.heard = true;
     started_ = clock::now();
 }
 

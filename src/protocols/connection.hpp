@@ -81,6 +81,8 @@ public:
     /// Nothing is in progress: a shutdown may close the connection now.
     void between_requests() noexcept { ctl_.idle = true; }
     bool stopping() const noexcept { return ctx.stopping->load(); }
+    /// Whether a request has begun since the accept.
+    bool heard() const noexcept { return ctl_.heard; }
     /// Nothing in progress ended: a client that closed between requests, or
     /// our own shutdown of an idle connection.
     void end_quietly(error_code ec);

@@ -77,7 +77,9 @@ asio::awaitable<void> serve_lines(connection& conn)
     for (;;) {
         if (used == 0) {
             conn.between_requests();
-            if (conn.stopping()) co_return;
+            // Stopping: closed between lines, unless silent since its accept
+            // (then the drain's grace lets its first line in).
+            if (conn.stopping() && conn.heard()) co_return;
         }
         if (used == capacity) grow(buf, capacity, used, cfg.max_line);
         auto room = asio::buffer(buf.get() + used, capacity - used);

@@ -14,10 +14,10 @@ namespace hashsrv {
 
 namespace asio = boost::asio;
 
-void session_control::close_if_idle()
+void session_control::close_if_idle(bool spare_silent)
 {
-    asio::post(strand, [self = shared_from_this()] {
-        if (self->conn && self->idle) self->conn->io.cancel();
+    asio::post(strand, [self = shared_from_this(), spare_silent] {
+        if (self->conn && self->idle && (self->heard || !spare_silent)) self->conn->io.cancel();
     });
 }
 

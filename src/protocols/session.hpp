@@ -33,13 +33,16 @@ struct session_control : std::enable_shared_from_this<session_control> {
     idle_deadline deadline;        // read by the server's sweep
     connection* conn = nullptr;    // the session's connection, while it has one
     bool idle = true;              // no request in progress
+    bool heard = false;            // a request has begun since the accept
 
     /// The sweep found `deadline` passed: ends the session if it is still
     /// silent (a hash in progress or a client taking its replies is not).
     void expire_if_silent();
     /// Ends the session if it is between requests (nothing read yet, or
-    /// between lines); a request in progress is left to finish.
-    void close_if_idle();
+    /// between lines); a request in progress is left to finish. With
+    /// `spare_silent`, one silent since its accept is left too (the drain's
+    /// grace: its client may be on its way behind a load balancer).
+    void close_if_idle(bool spare_silent = false);
     /// Ends the session whatever it is doing (the drain deadline passed).
     void force_close();
 };

@@ -33,6 +33,7 @@ server::server(asio::io_context& ioc, asio::thread_pool& pool, server_settings c
     : ioc_(ioc), pool_(pool), cfg_(cfg), stats_(stats), strand_(asio::make_strand(ioc)),
       acceptor_(listen(strand_, cfg.bind, cfg.port)), protocol_(acceptor_.local_endpoint().protocol()),
       signals_(strand_, SIGINT, SIGTERM, SIGHUP), slot_free_(strand_), drained_(strand_), sweep_(strand_),
+      grace_(strand_),
       pool_slots_(strand_, cfg.max_inflight)
 {
 }
@@ -209,15 +210,28 @@ void server::begin_shutdown()
     error_code ignored;
     acceptor_.close(ignored);
     slot_free_.cancel();
+    // Half the deadline at most, so that a silent connection is closed as
+    // idle before the deadline would count it as a request cut off.
+    auto const grace = std::min(cfg_.drain_grace, cfg_.shutdown_timeout / 2);
     std::size_t active = 0;
     {
         std::lock_guard lock(mutex_);
-        for (auto& [id, ctl] : sessions_) ctl->close_if_idle();
+        for (auto& [id, ctl] : sessions_) ctl->close_if_idle(grace.count() > 0);
         active = sessions_.size();
     }
-    log::info("shutting down: stopped accepting; draining {} connections (up to {} ms)", active,
-              cfg_.shutdown_timeout.count());
+    log::info("shutting down: stopped accepting; draining {} connections (up to {} ms; {} ms for those silent "
+              "since their accept to start a request)",
+              active, cfg_.shutdown_timeout.count(), grace.count());
+    if (grace.count() > 0) asio::co_spawn(strand_, end_drain_grace(grace), asio::detached);
     asio::co_spawn(strand_, drain(), asio::detached);
+}
+
+asio::awaitable<void> server::end_drain_grace(std::chrono::milliseconds grace)
+{
+    grace_.expires_after(grace);
+    if (auto [ec] = co_await grace_.async_wait(); ec) co_return; // the drain ended first
+    std::lock_guard lock(mutex_);
+    for (auto& [id, ctl] : sessions_) ctl->close_if_idle();
 }
 
 asio::awaitable<void> server::drain()
@@ -237,6 +251,7 @@ asio::awaitable<void> server::drain()
     drain_over_ = true;
     signals_.cancel();
     sweep_.cancel();
+    grace_.cancel();
     if (on_stopped_) on_stopped_();
 }
 

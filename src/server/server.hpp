@@ -38,8 +38,9 @@ public:
     void start();
 
     /// Graceful shutdown, from any thread: stop accepting at once, close idle
-    /// connections at once, give requests in progress until the shutdown
-    /// timeout. A second call closes everything at once.
+    /// connections at once (those silent since their accept after the drain
+    /// grace), give requests in progress until the shutdown timeout. A second
+    /// call closes everything at once.
     void stop();
 
     /// Called once the drain is over (for example to close the metrics endpoint).
@@ -53,6 +54,7 @@ private:
     boost::asio::awaitable<void> signal_loop();
     boost::asio::awaitable<void> sweep_loop();
     boost::asio::awaitable<void> drain();
+    boost::asio::awaitable<void> end_drain_grace(std::chrono::milliseconds grace);
     void begin_shutdown();
     void spawn_session(int fd);
     static std::string client_address(int fd);
@@ -71,6 +73,7 @@ private:
     with_tuple<boost::asio::steady_timer> slot_free_; // wakes the accept loop below the connection limit
     with_tuple<boost::asio::steady_timer> drained_;   // wakes the drain when the last session ends
     with_tuple<boost::asio::steady_timer> sweep_;     // the idle sweep's period
+    with_tuple<boost::asio::steady_timer> grace_;     // the drain's grace for connections silent since accept
     job_limit pool_slots_;
     // Up to 64 MiB of stream chunk buffers (at least one) kept for the next
     // upload, so that its recv does not fault fresh pages in.

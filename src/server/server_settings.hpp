@@ -20,6 +20,9 @@ struct server_settings : session_settings {
     std::size_t max_connections = 10000;
     std::size_t max_per_client = 0; // connections at once from one source address (0: no limit)
     std::chrono::milliseconds shutdown_timeout{10'000};
+    // After SIGTERM, a connection silent since its accept gets this long to
+    // start its request: a load balancer connects ahead of its client's bytes.
+    std::chrono::milliseconds drain_grace{1'000};
 
     std::optional<std::uint16_t> metrics_port;
     std::string metrics_bind = "127.0.0.1"; // metrics are for the host (or a scraper it lets in)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSL-1.0
-// SIGTERM/SIGINT: stop accepting at once; close idle connections at once;
-// let a request in progress finish with its correct digest; exit 0.
+// SIGTERM/SIGINT: stop accepting at once; close idle connections at once
+// (those silent since their accept after --drain-grace, serving their request
+// if it comes within it); let a request in progress finish with its correct
+// digest; exit 0.
 // (The drain deadline, --shutdown-timeout and exit code 3 are covered by the
 // reliability tests.)
 #include "payload.hpp"
@@ -65,10 +67,11 @@ TEST(Shutdown, SigintExitsZero)
 }
 
 // A stream upload in progress at SIGTERM finishes and gets its digest, while
-// an idle connection is closed at once and newcomers are refused at once.
+// an idle connection is closed at once (--drain-grace 0: no grace for those
+// silent since their accept) and newcomers are refused at once.
 TEST(Shutdown, StreamInProgressFinishesIdleIsClosedNewcomersRefused)
 {
-    server_process srv({"--protocol", "stream", "--shutdown-timeout", "120"});
+    server_process srv({"--protocol", "stream", "--shutdown-timeout", "120", "--drain-grace", "0"});
     auto base = srv.open_sockets();
 
     auto busy = connect_to(srv.port());
@@ -112,12 +115,13 @@ TEST(Shutdown, StreamInProgressFinishesIdleIsClosedNewcomersRefused)
     expect_clean_exit(srv);
 }
 
-// In `lines`, a connection between lines is idle and is closed at once; one
-// with a partial line is in a request and gets to finish it (and then it is
-// closed, since the server is stopping).
+// In `lines`, a connection between lines is idle and is closed at once: it
+// has been heard from, so the drain's grace (a minute here, longer than the
+// reads below wait) is not for it. One with a partial line is in a request and
+// gets to finish it (and then it is closed, since the server is stopping).
 TEST(Shutdown, LinesBetweenLinesIsClosedPartialLineFinishes)
 {
-    server_process srv({"--protocol", "lines", "--shutdown-timeout", "120"});
+    server_process srv({"--protocol", "lines", "--shutdown-timeout", "120", "--drain-grace", "60"});
     auto between = connect_to(srv.port());
     auto partial = connect_to(srv.port());
     ASSERT_TRUE(between && partial);
@@ -140,6 +144,58 @@ TEST(Shutdown, LinesBetweenLinesIsClosedPartialLineFinishes)
     EXPECT_EQ(rest.data, reference_digest("fnv1a", "second\n"));
     EXPECT_TRUE(rest.eof) << "closed after finishing the request in progress";
     expect_clean_exit(srv);
+}
+
+// A load balancer in TCP mode connects before its client's bytes arrive: a
+// connection silent since its accept at SIGTERM gets --drain-grace to start
+// its request, and is then served in full, in every protocol.
+TEST(Shutdown, SilentSinceAcceptIsServedWithinTheGrace)
+{
+    for (std::string proto : {"oneshot", "stream", "lines"}) {
+        SCOPED_TRACE(proto);
+        server_process srv({"--protocol", proto, "--shutdown-timeout", "300", "--drain-grace", "120"});
+        auto base = srv.open_sockets();
+        auto silent = connect_to(srv.port());
+        ASSERT_TRUE(silent);
+        ASSERT_TRUE(wait_for_sockets(srv, base + 1)) << "the server did not accept the client";
+
+        srv.signal(SIGTERM);
+        wait_for_log(srv, "stopped accepting");
+        ASSERT_TRUE(connection_refused(srv.port())) << "still accepting after SIGTERM";
+        ASSERT_TRUE(srv.running()) << "exited, closing a connection within its grace; log:\n" << srv.log();
+
+        ASSERT_TRUE(send_all(silent.get(), "hello world\n"));
+        if (proto == "stream") shutdown_write(silent.get());
+        if (proto == "lines") {
+            EXPECT_EQ(read_exactly(silent.get(), 17, 30s), "782e1488cd5a68b7\n");
+            auto rest = read_until_eof(silent.get(), 30s);
+            EXPECT_TRUE(rest.eof) << "closed once its request was answered, the server stopping";
+            EXPECT_EQ(rest.data, "");
+        } else {
+            auto r = read_until_eof(silent.get(), 30s);
+            EXPECT_EQ(r.data, "782e1488cd5a68b7\n");
+            EXPECT_TRUE(r.eof);
+        }
+        expect_clean_exit(srv);
+    }
+}
+
+// Past the grace, a connection still silent is closed as idle: no reply, and
+// a clean exit (status 0: no request was cut off).
+TEST(Shutdown, SilentPastTheGraceIsClosedAsIdle)
+{
+    server_process srv({"--drain-grace", "0.2"});
+    auto base = srv.open_sockets();
+    auto silent = connect_to(srv.port());
+    ASSERT_TRUE(silent);
+    ASSERT_TRUE(wait_for_sockets(srv, base + 1)) << "the server did not accept the client";
+
+    srv.signal(SIGTERM);
+    auto r = read_until_eof(silent.get(), 30s);
+    EXPECT_TRUE(r.eof) << "the silent connection was never closed";
+    EXPECT_EQ(r.data, "");
+    expect_clean_exit(srv);
+    EXPECT_NE(srv.log().find("all connections drained"), std::string::npos) << srv.log();
 }
 
 // At the connection limit the accept loop is parked waiting for a free slot;

@@ -82,6 +82,7 @@ TEST(Options, DefaultsWithJustAPort)
     EXPECT_EQ(cfg.max_connections, 10000U);
     EXPECT_EQ(cfg.idle_timeout, 30s);
     EXPECT_EQ(cfg.shutdown_timeout, d.shutdown_timeout);
+    EXPECT_EQ(cfg.drain_grace, d.drain_grace);
     EXPECT_FALSE(cfg.metrics_port.has_value());
     EXPECT_EQ(cfg.level, log_level::info);
 }
@@ -94,7 +95,7 @@ TEST(Options, EveryOption)
                          "--pool-policy", "normal", "--io-threads", "2", "--max-inflight", "16", "--inline-below", "1K", "--chunk-size", "128K",
                          "--pool-slice", "0",
                          "--max-line", "100", "--max-stream-bytes", "1M", "--max-connections", "5",
-                         "--idle-timeout", "2.5", "--shutdown-timeout", "0.25", "--metrics-port", "9100",
+                         "--idle-timeout", "2.5", "--shutdown-timeout", "0.25", "--drain-grace", "0.1", "--metrics-port", "9100",
                          "--log-level", "debug", "4242"});
     EXPECT_EQ(cfg.port, 4242);
     EXPECT_EQ(cfg.proto, protocol::lines);
@@ -112,6 +113,7 @@ TEST(Options, EveryOption)
     EXPECT_EQ(cfg.max_connections, 5U);
     EXPECT_EQ(cfg.idle_timeout, 2500ms);
     EXPECT_EQ(cfg.shutdown_timeout, 250ms);
+    EXPECT_EQ(cfg.drain_grace, 100ms);
     ASSERT_TRUE(cfg.metrics_port.has_value());
     EXPECT_EQ(*cfg.metrics_port, 9100);
     EXPECT_EQ(cfg.level, log_level::debug);
@@ -167,7 +169,7 @@ TEST(Options, HelpListsEveryOption)
     auto e = parse_exit({"--help"});
     EXPECT_EQ(e.code, 0);
     for (char const* opt : {"--protocol", "--hash", "--bind", "--threads", "--max-inflight", "--max-line",
-                            "--max-stream-bytes", "--max-connections", "--idle-timeout", "--shutdown-timeout",
+                            "--max-stream-bytes", "--max-connections", "--idle-timeout", "--shutdown-timeout", "--drain-grace",
                             "--log-level", "--help"})
         EXPECT_TRUE(contains(e.message, opt)) << opt << " missing from:\n" << e.message;
     EXPECT_EQ(parse_exit({"-h"}).code, 0);
@@ -213,6 +215,8 @@ TEST(Options, BadValuesAreClearErrors)
         {{"--idle-timeout", "-1", "1"}, "--idle-timeout"},
         {{"--idle-timeout", "soon", "1"}, "--idle-timeout"},
         {{"--shutdown-timeout", "nan", "1"}, "--shutdown-timeout"},
+        {{"--drain-grace", "-1", "1"}, "--drain-grace"},
+        {{"--drain-grace", "soon", "1"}, "--drain-grace"},
         {{"--metrics-port", "70000", "1"}, "--metrics-port"},
         {{"--no-such-option", "1"}, "--no-such-option"},
     };
