@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "app/options.hpp"
 
+#include "app/config_sources.hpp"
+
 #include <hashsrv/parse.hpp>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/ip/address.hpp>
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 
@@ -28,6 +31,7 @@ struct option_text {
                 grace = "1";
     std::string per_client = "0";
     std::string bind, metrics_port, metrics_bind = config{}.metrics_bind;
+    std::string config_file;
 };
 
 template <typename E>
@@ -129,13 +133,62 @@ option_spec const options[] = {
     {"--log-level", &option_text::level, "LEVEL", "error | warn | info | debug"},
 };
 
+option_spec const port_spec{"port", &option_text::port, "PORT", "TCP port to listen on (0: any free port, shown in the banner)",
+                            false};
+
 void declare_options(CLI::App& app, option_text& t)
 {
-    app.add_option("port", t.port, "TCP port to listen on (0: any free port, shown in the banner)")->type_name("PORT");
+    app.add_option(port_spec.name, t.port, port_spec.help)->type_name(port_spec.type);
     for (auto const& o : options) {
         auto* opt = app.add_option(o.name, t.*o.field, o.help)->type_name(o.type);
         if (o.shows_default) opt->capture_default_str();
     }
+    app.add_option("--config", t.config_file,
+                   "read options from FILE, one `option = value` per line (keys without the\n"
+                   "dashes, the port as `port`; # comments)")
+        ->type_name("FILE");
+}
+
+/// Where the options that the command line left out came from, by name
+/// ("port", "--hash"): a variable, or the config file.
+using origins = std::map<std::string, std::string>;
+
+/// Fills the options the command line left out from the environment, else
+/// from the config file: command line > environment > file > default.
+origins fill_unset(CLI::App const& app, option_text& t, environment const& env)
+{
+    auto path = app.count("--config") > 0 ? t.config_file : environment_value(env, "HASH_SERVER_CONFIG");
+    if (app.count("--config") > 0 && path.empty()) throw std::invalid_argument("--config: empty value");
+    std::map<std::string, std::string> file;
+    if (!path.empty()) file = read_config_file(path);
+    origins from;
+    auto fill = [&](option_spec const& o) {
+        std::string_view const name(o.name);
+        std::string const key(name.substr(name.find_first_not_of('-')));
+        auto node = file.extract(key);
+        if (app.count(o.name) > 0) return;
+        auto const var = environment_name(o.name);
+        if (auto v = environment_value(env, var); !v.empty()) {
+            t.*o.field = std::move(v);
+            from[o.name] = var;
+        } else if (node) {
+            t.*o.field = std::move(node.mapped());
+            from[o.name] = "--config " + path;
+        }
+    };
+    fill(port_spec);
+    for (auto const& o : options) fill(o);
+    if (!file.empty()) throw std::invalid_argument("--config " + path + ": unknown option '" + file.begin()->first + "'");
+    return from;
+}
+
+/// "--hash: expected ..." becomes "--hash (from HASH_SERVER_HASH): expected ...".
+std::string with_origin(std::string message, origins const& from)
+{
+    auto colon = message.find(':');
+    if (colon == std::string::npos) return message;
+    if (auto it = from.find(message.substr(0, colon)); it != from.end()) message.insert(colon, " (from " + it->second + ")");
+    return message;
 }
 
 /// After a successful parse: what CLI11 let through that is still a usage error.
@@ -151,7 +204,6 @@ std::optional<early_exit> check_words(CLI::App const& app)
         words += " '" + w + "'";
     }
     if (!words.empty()) return early_exit{1, "hash_server: unexpected argument(s):" + words + "\n" + usage};
-    if (app.count("port") == 0) return early_exit{1, usage};
     // Given but empty ('' from a script's unset variable) is an error, not "not set".
     for (char const* name : {"--bind", "--metrics-port", "--metrics-bind"})
         if (app.count(name) > 0 && app.get_option(name)->as<std::string>().empty())
@@ -218,6 +270,11 @@ std::size_t auto_pool_threads(std::size_t io_threads)
 
 std::variant<config, early_exit> parse_command_line(int argc, char const* const* argv)
 {
+    return parse_command_line(argc, argv, process_environment());
+}
+
+std::variant<config, early_exit> parse_command_line(int argc, char const* const* argv, environment const& env)
+{
     option_text text;
     CLI::App app{"A TCP hash server: each request's bytes are hashed on a thread pool while the\n"
                  "I/O thread goes on serving other connections; the reply is the digest in hex.",
@@ -227,6 +284,10 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
                "Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 for a bad command line, a\n"
                "port that cannot be bound or a thread that cannot be created, 3 when the shutdown\n"
                "timeout cut requests off. SIGHUP is logged and ignored.\n"
+               "Every option may also come from the environment, as HASH_SERVER_<OPTION>\n"
+               "(HASH_SERVER_IDLE_TIMEOUT=5; the port as HASH_SERVER_LISTEN_PORT; empty means\n"
+               "unset), or from the --config file (or HASH_SERVER_CONFIG). The command line\n"
+               "wins over the environment, which wins over the file.\n"
                "Example: hash_server --protocol lines --hash xxh3 8080");
     app.allow_extras(); // a second port or an unknown word is a usage error, reported by check_words
     declare_options(app, text);
@@ -240,10 +301,13 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
         return early_exit{1, std::string("hash_server: ") + e.what() + "\n" + usage};
     }
     if (auto bad = check_words(app)) return *bad;
+    origins from;
     try {
+        from = fill_unset(app, text, env);
+        if (app.count("port") == 0 && from.count("port") == 0) return early_exit{1, usage};
         return convert(text);
     } catch (std::invalid_argument const& e) {
-        return early_exit{1, std::string("hash_server: ") + e.what() + "\n" + usage};
+        return early_exit{1, "hash_server: " + with_origin(e.what(), from) + "\n" + usage};
     }
 }
 

@@ -3,6 +3,7 @@
 // the settings it extends.
 #pragma once
 
+#include "app/config_sources.hpp"
 #include "app/threads.hpp"
 #include "observe/log.hpp"
 #include "server/server_settings.hpp"
@@ -28,7 +29,11 @@ struct early_exit {
     std::string message; // for stdout when code is 0, stderr otherwise
 };
 
+/// The command line, then the process's environment and the --config file for
+/// the options it leaves out.
 std::variant<config, early_exit> parse_command_line(int argc, char const* const* argv);
+/// The same with the environment `env` in place of the process's.
+std::variant<config, early_exit> parse_command_line(int argc, char const* const* argv, environment const& env);
 
 /// `--threads auto`: the CPUs this process may use minus the I/O threads, at least 1.
 std::size_t auto_pool_threads(std::size_t io_threads);

@@ -40,7 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
 
     std::variant<hashsrv::config, hashsrv::early_exit> parsed;
     try {
-        parsed = hashsrv::parse_command_line(static_cast<int>(args.size()), argv.data());
+        // No environment: the input alone decides (--config may still name a file).
+        parsed = hashsrv::parse_command_line(static_cast<int>(args.size()), argv.data(),
+                                             [](char const*) -> char const* { return nullptr; });
     } catch (...) {
         std::abort(); // a bad command line is an early_exit, never an exception
     }

@@ -24,7 +24,8 @@ std::variant<config, early_exit> parse(std::initializer_list<char const*> args)
 {
     std::vector<char const*> argv{"hash_server"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return parse_command_line(static_cast<int>(argv.size()), argv.data());
+    // An empty environment: the test's own HASH_SERVER_* variables, if any, do not count.
+    return parse_command_line(static_cast<int>(argv.size()), argv.data(), [](char const*) -> char const* { return nullptr; });
 }
 
 config parse_ok(std::initializer_list<char const*> args)
@@ -218,12 +219,16 @@ TEST(Options, BadValuesAreClearErrors)
         {{"--drain-grace", "-1", "1"}, "--drain-grace"},
         {{"--drain-grace", "soon", "1"}, "--drain-grace"},
         {{"--metrics-port", "70000", "1"}, "--metrics-port"},
+        {{"--config", "", "1"}, "--config"},
+        {{"--config", "/nonexistent/hash-server.conf", "1"}, "/nonexistent/hash-server.conf"},
+        {{"--config", "/dev/zero", "1"}, "not a regular file"},
         {{"--no-such-option", "1"}, "--no-such-option"},
     };
     for (auto const& c : cases) {
         std::vector<char const*> argv{"hash_server"};
         argv.insert(argv.end(), c.args.begin(), c.args.end());
-        auto r = parse_command_line(static_cast<int>(argv.size()), argv.data());
+        auto r = parse_command_line(static_cast<int>(argv.size()), argv.data(),
+                                    [](char const*) -> char const* { return nullptr; });
         auto* e = std::get_if<early_exit>(&r);
         std::string shown;
         for (auto* a : c.args) shown += std::string(a) + " ";
