@@ -17,17 +17,17 @@ cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(lines stream options)
+[ ${#targets[@]} -gt 0 ] || targets=(lines stream options proxy)
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 
-declare -A max_len=([lines]=8192 [stream]=1024 [options]=1024)
+declare -A max_len=([lines]=8192 [stream]=1024 [options]=1024 [proxy]=2048)
 mkdir -p tests/fuzz/artifacts
 failed=()
 for t in "${targets[@]}"; do
   bin=build/fuzz/tests/fuzz/fuzz_$t
-  [ -x "$bin" ] || { echo "fuzz.sh: no target '$t' (targets: lines stream options)" >&2; exit 2; }
+  [ -x "$bin" ] || { echo "fuzz.sh: no target '$t' (targets: lines stream options proxy)" >&2; exit 2; }
   corpus=build/fuzz/corpus/$t
   mkdir -p "$corpus"
   args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="${max_len[$t]:-4096}"
