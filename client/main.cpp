@@ -11,7 +11,9 @@
 // server's replies are read while the rest of the input is still being sent
 // (sending everything first could fill both socket buffers and hang).
 #include <hashsrv/framing/protocol.hpp>
+#include <hashsrv/hash/hasher.hpp>
 #include <hashsrv/parse.hpp>
+#include <hashsrv/server_state.hpp>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -33,6 +35,9 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -56,7 +61,49 @@ struct client_config {
     protocol proto = protocol::oneshot;
     std::string expect;
     std::chrono::milliseconds timeout{0};
+    bool check = false; // --check: the request and the server come from the state file
+    std::string state_file = "/run/hash-server/state";
 };
+
+constexpr std::string_view check_request = "hello world\n";
+
+/// --check: where and how the server answers, from the state file it wrote
+/// (`hash_server --state-file`), and the digest that the check's request must
+/// get back in its algorithm.
+void configure_check(client_config& cfg)
+{
+    std::ifstream in(cfg.state_file);
+    if (!in) throw std::invalid_argument("--check: cannot read " + cfg.state_file + ": " + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    hashsrv::server_state s;
+    try {
+        s = hashsrv::parse_state(text.str());
+    } catch (std::invalid_argument const& e) {
+        throw std::invalid_argument("--check: " + cfg.state_file + ": " + e.what());
+    }
+    if (s.tls) throw std::invalid_argument("--check: the server speaks TLS; this client does not");
+    cfg.host = s.host;
+    cfg.port = s.port;
+    cfg.proto = s.proto;
+    cfg.expect.clear();
+    hashsrv::append_hex_digest_of(cfg.expect, s.hash, check_request);
+    if (cfg.timeout.count() == 0) cfg.timeout = std::chrono::seconds(5); // a health check never hangs
+}
+
+/// The check's request, as an input: a pipe holding it, its writing end closed.
+int check_input()
+{
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return -1;
+    auto n = ::write(p[1], check_request.data(), check_request.size());
+    ::close(p[1]);
+    if (n != static_cast<ssize_t>(check_request.size())) {
+        ::close(p[0]);
+        return -1;
+    }
+    return p[0];
+}
 
 /// stdin or a file. Pipes, terminals and sockets are read asynchronously, so
 /// that waiting for input never stops the replies from being read; regular
@@ -259,7 +306,7 @@ std::variant<client_config, int> parse(int argc, char** argv)
     app.footer("Exit status: 0 for a well-formed reply, 1 when connecting, sending or receiving failed\n"
                "(or the reply is not digests), 2 for an ERR reply or a digest other than --expect.\n"
                "Example: echo \"hello world\" | hash_client 8080   (prints 782e1488cd5a68b7)");
-    app.add_option("port", port, "the server's port")->required()->type_name("PORT");
+    app.add_option("port", port, "the server's port (not with --check)")->type_name("PORT");
     app.add_option("file", cfg.file, "send this file instead of stdin (- for stdin)")->type_name("FILE");
     app.add_option("--host", cfg.host, "server name or address")->capture_default_str()->type_name("HOST");
     app.add_option("--protocol", proto,
@@ -268,17 +315,27 @@ std::variant<client_config, int> parse(int argc, char** argv)
         ->capture_default_str()
         ->type_name("NAME");
     app.add_option("--expect", cfg.expect, "exit 2 unless the (first) digest is this one")->type_name("HEX");
-    app.add_option("--timeout", timeout, "give up after this many seconds (0: never)")
+    app.add_option("--timeout", timeout, "give up after this many seconds (0: never; 5 with --check)")
         ->capture_default_str()
         ->type_name("SECONDS");
+    app.add_flag("--check", cfg.check,
+                 "health check: send \"hello world\\n\" to the server that --state-file describes\n"
+                 "and expect its digest in the server's algorithm (exit 0: healthy)");
+    app.add_option("--state-file", cfg.state_file, "what hash_server --state-file wrote, for --check")
+        ->capture_default_str()
+        ->type_name("FILE");
     try {
         app.parse(argc, argv);
-        cfg.port = hashsrv::parse_port(port);
+        if (cfg.check && (!port.empty() || !cfg.file.empty()))
+            throw std::invalid_argument("--check: takes no port or file (the state file says where)");
+        if (!cfg.check && port.empty()) throw std::invalid_argument("port: required (or --check)");
+        if (!cfg.check) cfg.port = hashsrv::parse_port(port);
         if (proto == "oneshot") cfg.proto = protocol::oneshot;
         else if (proto == "stream") cfg.proto = protocol::stream;
         else if (proto == "lines") cfg.proto = protocol::lines;
         else throw std::invalid_argument("--protocol: expected oneshot|stream|lines, got '" + proto + "'");
         cfg.timeout = hashsrv::parse_seconds(timeout);
+        if (cfg.check) configure_check(cfg);
     } catch (CLI::ParseError const& e) {
         return app.exit(e) == 0 ? ok : failed; // --help: 0
     } catch (std::invalid_argument const& e) {
@@ -296,8 +353,12 @@ int main(int argc, char** argv)
     if (auto* code = std::get_if<int>(&parsed)) return *code;
     auto const& cfg = std::get<client_config>(parsed);
 
-    int fd = STDIN_FILENO;
-    if (!cfg.file.empty() && cfg.file != "-") {
+    int fd = cfg.check ? check_input() : STDIN_FILENO;
+    if (fd < 0) {
+        std::perror("hash_client: --check");
+        return failed;
+    }
+    if (!cfg.check && !cfg.file.empty() && cfg.file != "-") {
         fd = ::open(cfg.file.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             std::perror(("hash_client: " + cfg.file).c_str());

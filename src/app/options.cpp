@@ -31,7 +31,7 @@ struct option_text {
                 grace = "1";
     std::string per_client = "0";
     std::string bind, metrics_port, metrics_bind = config{}.metrics_bind;
-    std::string config_file;
+    std::string config_file, state_file;
 };
 
 template <typename E>
@@ -131,6 +131,9 @@ option_spec const options[] = {
     {"--metrics-bind", &option_text::metrics_bind, "ADDRESS",
      "address the metrics listen on (:: or 0.0.0.0: every address; --bind does not move them)"},
     {"--log-level", &option_text::level, "LEVEL", "error | warn | info | debug"},
+    {"--state-file", &option_text::state_file, "FILE",
+     "once listening, write where and how the server answers to FILE, for\n"
+     "`hash_client --check` (removed at exit)", false},
 };
 
 option_spec const port_spec{"port", &option_text::port, "PORT", "TCP port to listen on (0: any free port, shown in the banner)",
@@ -205,7 +208,7 @@ std::optional<early_exit> check_words(CLI::App const& app)
     }
     if (!words.empty()) return early_exit{1, "hash_server: unexpected argument(s):" + words + "\n" + usage};
     // Given but empty ('' from a script's unset variable) is an error, not "not set".
-    for (char const* name : {"--bind", "--metrics-port", "--metrics-bind"})
+    for (char const* name : {"--bind", "--metrics-port", "--metrics-bind", "--state-file"})
         if (app.count(name) > 0 && app.get_option(name)->as<std::string>().empty())
             return early_exit{1, std::string("hash_server: ") + name + ": empty value\n" + usage};
     return std::nullopt;
@@ -250,6 +253,7 @@ config convert(option_text const& t)
     cfg.max_connections = parse_count(t.max_conn, "--max-connections", 1, 10'000'000);
     cfg.max_per_client = parse_count(t.per_client, "--max-connections-per-client", 0, 10'000'000);
     convert_sizes(t, cfg);
+    cfg.state_file = t.state_file;
     if (!t.metrics_port.empty())
         cfg.metrics_port = with_option_name("--metrics-port", [&] { return parse_port(t.metrics_port); });
     return cfg;

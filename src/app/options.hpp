@@ -21,6 +21,7 @@ struct config : server_settings {
     std::size_t io_threads = 1;
     pool_policy pool_sched = pool_policy::batch;
     log_level level = log_level::info;
+    std::string state_file; // --state-file: where to write the endpoint for health checks
 };
 
 /// What main does when the command line asks for no server.

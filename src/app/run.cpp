@@ -2,6 +2,7 @@
 #include "app/run.hpp"
 
 #include "app/open_files.hpp"
+#include "app/state_file.hpp"
 #include "app/threads.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
@@ -85,7 +86,8 @@ int run(config const& cfg)
     metrics stats;
     std::unique_ptr<server> srv;
     std::unique_ptr<metrics_endpoint> web;
-    if (!start_threads(cfg, ioc, pool, pool_threads, io_threads) || !listen_all(cfg, ioc, pool, stats, srv, web)) {
+    if (!start_threads(cfg, ioc, pool, pool_threads, io_threads) || !listen_all(cfg, ioc, pool, stats, srv, web) ||
+        !write_state_file(cfg, srv->port())) {
         io_work.reset();
         ioc.stop();
         pool.stop();
@@ -109,6 +111,7 @@ int run(config const& cfg)
     io_threads.join();
     pool.wait(); // jobs still queued finish; then the attached threads return
     pool_threads.join();
+    remove_state_file(cfg);
     return srv->forced_closes() > 0 ? 3 : 0;
 }
 

@@ -141,7 +141,7 @@ note "image built (context: ${context:-?})"
 
 [ "$(docker inspect -f '{{.Config.User}}' hash_server:test)" = hash ] || fail "the image does not run as user hash"
 docker inspect -f '{{json .Config.ExposedPorts}}' hash_server:test | grep -q '"8080/tcp"' || fail "8080 not exposed"
-[ "$(docker inspect -f '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' hash_server:test)" = '["hash_server","--metrics-bind","0.0.0.0"] ["8080"]' ] ||
+[ "$(docker inspect -f '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' hash_server:test)" = '["hash_server","--metrics-bind","0.0.0.0","--state-file","/run/hash-server/state"] ["8080"]' ] ||
   fail "ENTRYPOINT/CMD: $(docker inspect -f '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' hash_server:test)"
 
 # ---- run -----------------------------------------------------------------------
@@ -157,28 +157,29 @@ wait_until 30 banner hs_main "$port" || fail "no banner: $(docker logs hs_main 2
 [ "$(printf 'hello world\n' | timeout 10 nc -q1 127.0.0.1 "$port")" = 782e1488cd5a68b7 ] || fail "nc: wrong digest"
 note "both tutorial vectors from the container on $port"
 [ "$(docker exec hs_main id -u)" != 0 ] || fail "the server runs as root"
-docker exec hs_main cat /proc/1/cmdline | tr '\0' ' ' | grep -q "^hash_server --metrics-bind 0.0.0.0 $port " ||
+docker exec hs_main cat /proc/1/cmdline | tr '\0' ' ' | grep -q "^hash_server --metrics-bind 0.0.0.0 --state-file /run/hash-server/state $port " ||
   fail "PID 1 is not hash_server: $(docker exec hs_main cat /proc/1/cmdline | tr '\0' ' ')"
 
-# `docker run IMAGE --protocol stream PORT`: options after the image name.
+# `docker run IMAGE PORT --protocol stream --hash=sha256`: options after the
+# image name, the port before them; the health check must follow both.
 port2=$(free_port) || fail "no free port"
 docker run -d --name hs_stream --network host --health-interval 1s --health-start-period 1s \
-  hash_server:test --protocol stream "$port2" >/dev/null
+  hash_server:test "$port2" --protocol stream --hash=sha256 >/dev/null
 wait_until 30 banner hs_stream "$port2" || fail "stream: no banner: $(docker logs hs_stream 2>&1 | tail -5)"
-start_server "$tmp" reference --protocol stream
+start_server "$tmp" reference --protocol stream --hash sha256
 ref_pid=$server_pid ref_port=$server_port
 head -c 3000000 /dev/urandom >"$tmp/payload"
 got=$(timeout 30 "$HASH_CLIENT" --timeout 20 --protocol stream "$port2" "$tmp/payload")
 want=$(timeout 30 "$HASH_CLIENT" --timeout 20 --protocol stream "$ref_port" "$tmp/payload")
 kill "$ref_pid"; wait "$ref_pid" || true
 [ -n "$got" ] && [ "$got" = "$want" ] || fail "stream: 3 MB digest from the container '$got', from the host build '$want'"
-note "--protocol stream in the container: 3 MB hashed like the host build does"
+note "--protocol stream --hash=sha256 in the container: 3 MB hashed like the host build does"
 
 wait_until 60 healthy hs_main || fail "hs_main never healthy: $(docker inspect -f '{{json .State.Health}}' hs_main)"
 wait_until 60 healthy hs_stream || fail "hs_stream never healthy: $(docker inspect -f '{{json .State.Health}}' hs_stream)"
 docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}} {{end}}' hs_main | grep -q '^0' ||
   fail "health log: $(docker inspect -f '{{json .State.Health.Log}}' hs_main)"
-note "both containers healthy (hash_client health check on their own ports)"
+note "both containers healthy (hash_client --check, from each server's state file)"
 step run_and_check
 
 # ---- docker stop: SIGTERM to PID 1 -------------------------------------------

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
+# --state-file and `hash_client --check`: the check finds the server wherever
+# its configuration came from and expects the digest in its algorithm; it
+# fails once the server is gone (the file is removed at exit), and for a
+# state file that points at the wrong algorithm.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+use_test_dir hs_state
+
+check() { timeout 30 "$HASH_CLIENT" --check --state-file "$1" >/dev/null 2>"$tmp/check.err"; }
+
+for hash in fnv1a xxh3 sha256; do
+  for proto in oneshot stream lines; do
+    state="$tmp/$hash-$proto.state"
+    start_server "$tmp" "$hash-$proto" --protocol "$proto" --hash "$hash" --state-file "$state"
+    grep -q "^port=$server_port\$" "$state" || fail "$state: no port=$server_port: $(cat "$state")"
+    check "$state" || fail "--check failed for $proto/$hash: $(cat "$tmp/check.err")"
+    kill "$server_pid"
+    wait "$server_pid" || fail "$proto/$hash: exit status $? after SIGTERM"
+    [ ! -e "$state" ] || fail "$state still there after a clean exit"
+  done
+done
+note "--check healthy for every protocol and algorithm; the file is gone after exit"
+
+# Configured by the environment only, bound to IPv6 loopback.
+HASH_SERVER_PROTOCOL=lines HASH_SERVER_HASH=xxh3 HASH_SERVER_BIND=::1 \
+  start_server "$tmp" env --state-file "$tmp/env.state"
+grep -q '^host=::1$' "$tmp/env.state" || fail "host: $(cat "$tmp/env.state")"
+check "$tmp/env.state" || fail "--check of a server configured by the environment: $(cat "$tmp/check.err")"
+# The same file, lying about the algorithm: the digest does not match.
+sed 's/^hash=.*/hash=sha256/' "$tmp/env.state" >"$tmp/lie.state"
+if check "$tmp/lie.state"; then fail "--check passed with the wrong algorithm"; fi
+grep -q "expected digest" "$tmp/check.err" || fail "wrong algorithm: $(cat "$tmp/check.err")"
+kill "$server_pid"; wait "$server_pid" || true
+if check "$tmp/lie.state"; then fail "--check passed with no server"; fi
+if check "$tmp/env.state"; then fail "--check passed with the state file gone"; fi
+note "--check follows the environment's configuration; fails for a wrong digest, no server, no file"
+
+# A state file that cannot be written: exit 1 before serving, a clear message.
+set +e
+out=$("$HASH_SERVER" --state-file /nonexistent/dir/state 0 2>&1); code=$?
+set -e
+[ "$code" = 1 ] || fail "unwritable --state-file: exit $code"
+[[ "$out" == *"--state-file"*"/nonexistent/dir/state"* ]] || fail "unwritable --state-file: $out"
+[[ "$out" != *"Hash server listening"* ]] || fail "unwritable --state-file: it served anyway"
+note "an unwritable --state-file: exit 1, no banner"
