@@ -66,7 +66,7 @@ hash_request() {
 }
 
 # metric PORT SERIES: one sample from /metrics, e.g.
-# metric 9100 'hash_server_requests_total{protocol="oneshot",outcome="ok"}'
+# metric 8180 'hash_server_requests_total{protocol="oneshot",outcome="ok"}'
 metric() {
   curl -sf --max-time 5 "http://127.0.0.1:$1/metrics" | awk -v s="$2" '$1 == s { print $2 }'
 }
