@@ -3,6 +3,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -38,11 +39,18 @@ void load_identity(ssl::context& ctx, tls_settings const& s)
     if (ctx.use_certificate_chain_file(s.cert, ec); ec)
         throw tls_error("--tls-cert " + s.cert + ": not a PEM certificate (" + reason(ec) + ")");
     check_readable("--tls-key", s.key);
-    if (ctx.use_private_key_file(s.key, ssl::context::pem, ec); ec)
-        throw tls_error("--tls-key " + s.key + ": not a PEM private key (" + reason(ec) + ")");
+    std::string const mismatch = "--tls-key " + s.key + " does not match the certificate in --tls-cert " + s.cert;
+    if (ctx.use_private_key_file(s.key, ssl::context::pem, ec); ec) {
+        // OpenSSL checks the pair as it loads the key.
+        // Asio takes OpenSSL's error off its queue into `ec`.
+        bool const wrong_pair = ec.category() == boost::asio::error::get_ssl_category() &&
+                                ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH;
+        auto const why = reason(ec);
+        throw tls_error(wrong_pair ? mismatch : "--tls-key " + s.key + ": not a PEM private key (" + why + ")");
+    }
     if (::SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
         ::ERR_clear_error();
-        throw tls_error("--tls-key " + s.key + " does not match the certificate in --tls-cert " + s.cert);
+        throw tls_error(mismatch);
     }
 }
 
