@@ -250,7 +250,8 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     app.set_version_flag("--version", "hash_server " HASHSRV_VERSION);
     app.footer("Sizes take K, M and G suffixes (powers of 1024); seconds take fractions (0.5).\n"
                "Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 for a bad command line, a\n"
-               "port that cannot be bound or a thread that cannot be created, 3 when the shutdown\n"
+               "TLS file that cannot be used, a port that cannot be bound or a thread that cannot be\n"
+               "created, 3 when the shutdown\n"
                "timeout cut requests off. SIGHUP reloads --tls-cert and --tls-key (a bad pair is\n"
                "logged and the old one kept); without TLS it is logged and ignored.\n"
                "Example: hash_server --protocol lines --hash xxh3 8080");
