@@ -137,6 +137,40 @@ except ConnectionResetError:
   ! grep -q 'hello world' "$tmp/srv.log" || fail "the client's bytes in the log"
 }
 
+hash_client_tls() {
+  : "${HASH_CLIENT:?}"
+  local c=(timeout 60 "$HASH_CLIENT" --timeout 30 --tls --tls-ca "$tmp/ca.pem" --host localhost)
+  start_server "$tmp" oneshot "${tls[@]}"
+  pids+=("$server_pid"); local oneshot=$server_port
+  start_server "$tmp" lines --protocol lines "${tls[@]}"
+  pids+=("$server_pid"); local lines=$server_port
+  start_server "$tmp" stream --protocol stream --tls-min-version 1.3 "${tls[@]}"
+  pids+=("$server_pid"); local stream=$server_port
+  got=$(printf 'hello world\n' | "${c[@]}" "$oneshot")
+  [ "$got" = 782e1488cd5a68b7 ] || fail "hash_client --tls, oneshot: got '$got'"
+  got=$(printf 'hello world\ntest data 123\n' | "${c[@]}" --protocol lines "$lines")
+  [ "$got" = $'782e1488cd5a68b7\ndaf63590896c6e23' ] || fail "hash_client --tls, lines: got '$got'"
+  got=$(printf 'hello world\n' | "${c[@]}" --protocol stream "$stream")
+  [ "$got" = 782e1488cd5a68b7 ] || fail "hash_client --tls, stream: got '$got'"
+  head -c 2000000 /dev/urandom >"$tmp/file"
+  want=$(timeout 60 python3 "$here/tls_stream_client.py" "$stream" "$tmp/ca.pem" <"$tmp/file")
+  got=$("${c[@]}" --protocol stream "$stream" "$tmp/file")
+  [ -n "$want" ] && [ "$got" = "$want" ] || fail "hash_client --tls, 2 MB stream: got '$got', want '$want'"
+  # A server the CA did not sign is refused by the client (exit 1).
+  new_ca other
+  local status=0
+  printf 'x' | timeout 60 "$HASH_CLIENT" --timeout 30 --tls --tls-ca "$tmp/other.pem" --host localhost "$oneshot" \
+    >/dev/null 2>"$tmp/client.err" || status=$?
+  [ "$status" -eq 1 ] && grep -q 'certificate verify failed' "$tmp/client.err" ||
+    fail "an unknown server was accepted (exit $status): $(cat "$tmp/client.err")"
+  # Mutual TLS with the client's own certificate.
+  new_cert client ca client
+  start_server "$tmp" mtls "${tls[@]}" --tls-client-ca "$tmp/ca.pem"
+  pids+=("$server_pid")
+  got=$(printf 'hello world\n' | "${c[@]}" --tls-cert "$tmp/client.pem" --tls-key "$tmp/client.key" "$server_port")
+  [ "$got" = 782e1488cd5a68b7 ] || fail "hash_client --tls with a client certificate: got '$got'"
+}
+
 # expect_refused NAME WANT ARGS...: exit 1 before any banner, stderr has WANT.
 expect_refused() {
   local name=$1 want=$2 status=0; shift 2
@@ -188,6 +222,7 @@ case "$case_name" in
   bad_input) bad_input ;;
   bad_files) bad_files ;;
   reload) reload ;;
+  hash_client) hash_client_tls ;;
   *) fail "unknown case $case_name" ;;
 esac
 note "Tls.$case_name passed"
