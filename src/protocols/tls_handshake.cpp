@@ -29,7 +29,7 @@ handshake_result classify(boost::system::error_code ec)
 asio::awaitable<bool> tls_handshake(connection& conn, tls_transport& io)
 {
     auto const began = connection::clock::now();
-    auto ec = conn.noticed(co_await io.handshake());
+    auto ec = conn.noticed(co_await io.handshake(conn.ctx.pool.executor));
     auto const r = classify(ec);
     conn.ctx.stats->count(r);
     if (r == handshake_result::ok) {

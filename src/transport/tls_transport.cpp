@@ -3,6 +3,7 @@
 
 #include "transport/descriptor_io.hpp"
 
+#include <hashsrv/run_on.hpp>
 #include <hashsrv/use_tuple.hpp>
 
 #include <openssl/ssl.h>
@@ -28,11 +29,22 @@ tls_transport::tls_transport(int fd, asio::any_io_executor ex, tcp protocol, std
 
 tls_transport::~tls_transport() { close(); }
 
-asio::awaitable<tls_transport::error_code> tls_transport::handshake()
+// The hop without a pool slot: a handshake waits for the client between its
+// steps, and stalled handshakes holding slots would stop every hash.
+asio::awaitable<tls_transport::error_code> tls_transport::handshake(asio::thread_pool::executor_type pool)
 {
     if (assign_error_) co_return assign_error_;
+    auto ec = co_await run_on(pool, handshake_steps());
+    secured_ = !ec; // back on the session's strand, where send_notice reads it
+    co_return ec;
+}
+
+// Runs on the pool: the SSL stream's steps complete on this coroutine's
+// executor, so OpenSSL's work for each flight of the client runs there. It
+// touches the stream alone; the strand only cancels or shuts the socket.
+asio::awaitable<tls_transport::error_code> tls_transport::handshake_steps()
+{
     auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, use_tuple);
-    secured_ = !ec;
     co_return ec;
 }
 

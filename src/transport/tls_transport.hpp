@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <memory>
 
@@ -27,8 +28,10 @@ public:
     ~tls_transport() override;
 
     /// The server's side of the handshake, bounded by the idle deadline (the
-    /// sweep cancels it like any other wait).
-    boost::asio::awaitable<error_code> handshake();
+    /// sweep cancels it like any other wait). Its steps run on `pool` (the
+    /// key exchange and signature are its CPU); the waits for the client hold
+    /// no pool thread. Resumes the caller on its own executor.
+    boost::asio::awaitable<error_code> handshake(boost::asio::thread_pool::executor_type pool);
     /// The negotiated protocol ("TLSv1.3"), after the handshake.
     char const* version() const noexcept;
 
@@ -43,6 +46,7 @@ public:
     std::optional<boost::asio::ip::tcp::endpoint> peer() const override;
 
 private:
+    boost::asio::awaitable<error_code> handshake_steps();
     void progress(std::string_view data, std::size_t sent);
     void close() noexcept;
 
