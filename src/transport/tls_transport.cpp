@@ -48,11 +48,6 @@ asio::awaitable<tls_transport::error_code> tls_transport::handshake_steps()
     co_return ec;
 }
 
-char const* tls_transport::version() const noexcept
-{
-    return ::SSL_get_version(const_cast<ssl::stream<tcp::socket>&>(stream_).native_handle());
-}
-
 // A synchronous read on the non-blocking socket: what OpenSSL holds already,
 // else what the socket has, else would_block with the engine's state kept.
 tls_transport::result tls_transport::try_read(asio::mutable_buffer b)
@@ -115,8 +110,12 @@ void tls_transport::send_notice(std::string_view line) noexcept
     stream_.write_some(asio::buffer(line), ignored);
 }
 
+// During the handshake its steps run on the pool, and a cancel that falls
+// between two of them would find no wait to end: the socket is shut too, so
+// the next step finds it closed. Whoever cancels a handshake ends the connection.
 void tls_transport::cancel() noexcept
 {
+    if (!secured_) ::shutdown(fd_, SHUT_RDWR);
     error_code ignored;
     stream_.next_layer().cancel(ignored);
 }

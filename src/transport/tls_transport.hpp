@@ -32,8 +32,6 @@ public:
     /// key exchange and signature are its CPU); the waits for the client hold
     /// no pool thread. Resumes the caller on its own executor.
     boost::asio::awaitable<error_code> handshake(boost::asio::thread_pool::executor_type pool);
-    /// The negotiated protocol ("TLSv1.3"), after the handshake.
-    char const* version() const noexcept;
 
     result try_read(boost::asio::mutable_buffer b) override;
     boost::asio::awaitable<error_code> wait_readable() override;
