@@ -18,8 +18,8 @@ namespace {
 /// OpenSSL's reason for the last failure, or the system's for an unreadable file.
 std::string reason(boost::system::error_code const& ec)
 {
-    unsigned long e = ::ERR_peek_last_error();
-    std::string r = e != 0 ? ::ERR_reason_error_string(e) ? ::ERR_reason_error_string(e) : ec.message() : ec.message();
+    char const* openssl = ::ERR_reason_error_string(::ERR_peek_last_error());
+    std::string r = openssl ? openssl : ec.message();
     ::ERR_clear_error();
     return r;
 }
