@@ -215,6 +215,19 @@ reload() {
   kill -0 "$server_pid" || fail "the server died"
 }
 
+# Every server of the case stopped with SIGTERM; none may have logged a
+# sanitizer report (ASan, UBSan, TSan builds) or an error.
+stop_servers() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+  if grep -l -E 'Sanitizer|runtime error' "$tmp"/*.log 2>/dev/null; then
+    cat "$tmp"/*.log >&2
+    fail "a sanitizer report in a server's log"
+  fi
+}
+
 case "$case_name" in
   vectors) tutorial_vectors ;;
   stream) stream_python ;;
@@ -225,4 +238,5 @@ case "$case_name" in
   hash_client) hash_client_tls ;;
   *) fail "unknown case $case_name" ;;
 esac
+stop_servers
 note "Tls.$case_name passed"
