@@ -6,6 +6,7 @@
 //     echo "hello world" | hash_client 8080                 # 782e1488cd5a68b7
 //     hash_client --protocol stream 8080 big.iso
 //     hash_client --host hash1 --protocol lines 8080 < list.txt
+//     hash_client --tls --tls-ca cert.pem --host localhost 8443 < file
 //
 // Sending and receiving are two coroutines running at once, so a lines
 // server's replies are read while the rest of the input is still being sent
@@ -23,6 +24,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -61,9 +63,13 @@ struct client_config {
     protocol proto = protocol::oneshot;
     std::string expect;
     std::chrono::milliseconds timeout{0};
+    bool tls = false;
+    std::string tls_ca, tls_cert, tls_key; // tls_ca empty: the system's CAs
     bool check = false; // --check: the request and the server come from the state file
     std::string state_file = "/run/hash-server/state";
 };
+
+using tls_stream = asio::ssl::stream<tcp::socket>;
 
 constexpr std::string_view check_request = "hello world\n";
 
@@ -82,7 +88,7 @@ void configure_check(client_config& cfg)
     } catch (std::invalid_argument const& e) {
         throw std::invalid_argument("--check: " + cfg.state_file + ": " + e.what());
     }
-    if (s.tls) throw std::invalid_argument("--check: the server speaks TLS; this client does not");
+    cfg.tls = s.tls;
     cfg.host = s.host;
     cfg.port = s.port;
     cfg.proto = s.proto;
@@ -175,7 +181,30 @@ struct transfer_result {
     reply_check reply;
 };
 
-asio::awaitable<void> upload(tcp::socket& sock, input& in, transfer_result& r)
+/// The end of the request: a TCP half-close.
+asio::awaitable<void> end_request(tcp::socket& sock)
+{
+    error_code ignored;
+    sock.shutdown(tcp::socket::shutdown_send, ignored);
+    co_return;
+}
+
+/// The end of the request over TLS: our close_notify, after which the server
+/// still replies (TLS 1.3). Asio's shutdown would also wait for the server's
+/// close_notify and take the reply before it for an error: marked as
+/// received for the moment of the call, it only sends ours.
+asio::awaitable<void> end_request(tls_stream& s)
+{
+    asio::steady_timer sent(s.get_executor(), asio::steady_timer::time_point::max());
+    auto* ssl = s.native_handle();
+    ::SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
+    s.async_shutdown([&sent](error_code) { sent.cancel(); }); // SSL_shutdown runs here, at once
+    ::SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN);              // the reply is still to be read
+    co_await sent.async_wait(use_tuple);
+}
+
+template <typename Stream>
+asio::awaitable<void> upload(Stream& sock, input& in, transfer_result& r)
 {
     std::array<char, 64 * 1024> buf;
     char last = '\n';
@@ -198,11 +227,11 @@ asio::awaitable<void> upload(tcp::socket& sock, input& in, transfer_result& r)
         }
     }
     if (last != '\n') ++r.input_lines;
-    error_code ignored;
-    sock.shutdown(tcp::socket::shutdown_send, ignored); // the request is complete
+    co_await end_request(sock); // the request is complete
 }
 
-asio::awaitable<void> download(tcp::socket& sock, transfer_result& r)
+template <typename Stream>
+asio::awaitable<void> download(Stream& sock, transfer_result& r)
 {
     std::array<char, 64 * 1024> buf;
     for (;;) {
@@ -213,6 +242,7 @@ asio::awaitable<void> download(tcp::socket& sock, transfer_result& r)
             r.reply.add({buf.data(), n});
         }
         if (ec == asio::error::eof) co_return;
+        if (ec == asio::ssl::error::stream_truncated && r.reply.lines > 0) co_return; // closed without close_notify
         if (ec) {
             if (!r.error) {
                 r.error = ec;
@@ -221,6 +251,25 @@ asio::awaitable<void> download(tcp::socket& sock, transfer_result& r)
             co_return;
         }
     }
+}
+
+/// The server is verified against --tls-ca (else the system's CAs) and the
+/// --host name; --tls-cert/--tls-key are ours, for mutual TLS. Empty: fine.
+/// --check connects to an address of the server's own host, which its
+/// certificate need not name: it verifies the chain against --tls-ca if
+/// given, and what it checks is the handshake and the digest.
+std::string set_up_tls(client_config const& cfg, asio::ssl::context& ctx)
+{
+    error_code ec;
+    bool const verify = !cfg.check || !cfg.tls_ca.empty();
+    ctx.set_verify_mode(verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
+    if (!cfg.tls_ca.empty()) ctx.load_verify_file(cfg.tls_ca, ec);
+    else if (verify) ctx.set_default_verify_paths(ec);
+    if (ec) return "--tls-ca " + cfg.tls_ca;
+    if (cfg.tls_cert.empty()) return {};
+    if (ctx.use_certificate_chain_file(cfg.tls_cert, ec); ec) return "--tls-cert " + cfg.tls_cert;
+    if (ctx.use_private_key_file(cfg.tls_key, asio::ssl::context::pem, ec); ec) return "--tls-key " + cfg.tls_key;
+    return {};
 }
 
 asio::awaitable<void> exchange(client_config const& cfg, input& in, transfer_result& r)
@@ -242,7 +291,22 @@ asio::awaitable<void> exchange(client_config const& cfg, input& in, transfer_res
         co_return;
     }
     using namespace asio::experimental::awaitable_operators;
-    co_await (upload(sock, in, r) && download(sock, r));
+    if (!cfg.tls) co_return co_await (upload(sock, in, r) && download(sock, r));
+    asio::ssl::context ctx(asio::ssl::context::tls_client);
+    if (auto why = set_up_tls(cfg, ctx); !why.empty()) {
+        r.error = asio::error::invalid_argument;
+        r.failed_step = why;
+        co_return;
+    }
+    tls_stream stream(std::move(sock), ctx);
+    ::SSL_set_tlsext_host_name(stream.native_handle(), cfg.host.c_str()); // SNI
+    if (!cfg.check) stream.set_verify_callback(asio::ssl::host_name_verification(cfg.host));
+    if (auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple); hec) {
+        r.error = hec;
+        r.failed_step = "TLS handshake with " + cfg.host + ":" + std::to_string(cfg.port);
+        co_return;
+    }
+    co_await (upload(stream, in, r) && download(stream, r));
 }
 
 asio::awaitable<void> deadline(std::chrono::milliseconds after)
@@ -318,9 +382,16 @@ std::variant<client_config, int> parse(int argc, char** argv)
     app.add_option("--timeout", timeout, "give up after this many seconds (0: never; 5 with --check)")
         ->capture_default_str()
         ->type_name("SECONDS");
+    app.add_flag("--tls", cfg.tls, "talk TLS (a server with --tls-cert); the request ends with our close_notify");
+    app.add_option("--tls-ca", cfg.tls_ca, "verify the server against the CAs in this PEM file (default: the\n"
+                                           "system's); its certificate must name --host")
+        ->type_name("FILE");
+    app.add_option("--tls-cert", cfg.tls_cert, "our PEM certificate, for a server with --tls-client-ca")->type_name("FILE");
+    app.add_option("--tls-key", cfg.tls_key, "the PEM private key of --tls-cert")->type_name("FILE");
     app.add_flag("--check", cfg.check,
                  "health check: send \"hello world\\n\" to the server that --state-file describes\n"
-                 "and expect its digest in the server's algorithm (exit 0: healthy)");
+                 "and expect its digest in the server's algorithm (exit 0: healthy); over TLS if\n"
+                 "the server speaks it, verifying its certificate only against --tls-ca");
     app.add_option("--state-file", cfg.state_file, "what hash_server --state-file wrote, for --check")
         ->capture_default_str()
         ->type_name("FILE");
@@ -335,7 +406,11 @@ std::variant<client_config, int> parse(int argc, char** argv)
         else if (proto == "lines") cfg.proto = protocol::lines;
         else throw std::invalid_argument("--protocol: expected oneshot|stream|lines, got '" + proto + "'");
         cfg.timeout = hashsrv::parse_seconds(timeout);
-        if (cfg.check) configure_check(cfg);
+        if (cfg.tls_cert.empty() != cfg.tls_key.empty())
+            throw std::invalid_argument("--tls-cert and --tls-key go together");
+        if (cfg.check) configure_check(cfg); // the state file says whether it is TLS
+        if (!cfg.tls && (!cfg.tls_ca.empty() || !cfg.tls_cert.empty()))
+            throw std::invalid_argument("--tls-ca, --tls-cert and --tls-key need --tls");
     } catch (CLI::ParseError const& e) {
         return app.exit(e) == 0 ? ok : failed; // --help: 0
     } catch (std::invalid_argument const& e) {

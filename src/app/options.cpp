@@ -32,6 +32,7 @@ struct option_text {
     std::string per_client = "0";
     std::string bind, metrics_port, metrics_bind = config{}.metrics_bind;
     std::string config_file, state_file;
+    std::string tls_cert, tls_key, tls_client_ca, tls_min = "1.2";
 };
 
 template <typename E>
@@ -126,6 +127,15 @@ option_spec const options[] = {
      "after SIGTERM, seconds a connection silent since its accept gets to start its\n"
      "request (a load balancer connects before its client sends; at most half of\n"
      "--shutdown-timeout); then it is closed as idle (0: at once)"},
+    {"--tls-cert", &option_text::tls_cert, "FILE",
+     "speak TLS only on the port, with this PEM certificate (its chain may follow it\n"
+     "in the file); needs --tls-key. SIGHUP reads both files again", false},
+    {"--tls-key", &option_text::tls_key, "FILE", "the PEM private key of --tls-cert", false},
+    {"--tls-client-ca", &option_text::tls_client_ca, "FILE",
+     "mutual TLS: clients must present a certificate signed by a CA in this PEM file", false},
+    {"--tls-min-version", &option_text::tls_min, "VERSION",
+     "1.2 | 1.3; --protocol stream over TLS needs 1.3 (its upload ends at the client's\n"
+     "close_notify, and TLS 1.2 allows no reply after it)"},
     {"--metrics-port", &option_text::metrics_port, "PORT",
      "serve Prometheus metrics at http://<metrics-bind>:PORT/metrics", false},
     {"--metrics-bind", &option_text::metrics_bind, "ADDRESS",
@@ -208,7 +218,8 @@ std::optional<early_exit> check_words(CLI::App const& app)
     }
     if (!words.empty()) return early_exit{1, "hash_server: unexpected argument(s):" + words + "\n" + usage};
     // Given but empty ('' from a script's unset variable) is an error, not "not set".
-    for (char const* name : {"--bind", "--metrics-port", "--metrics-bind", "--state-file"})
+    for (char const* name : {"--bind", "--metrics-port", "--metrics-bind", "--state-file", "--tls-cert", "--tls-key",
+                             "--tls-client-ca"})
         if (app.count(name) > 0 && app.get_option(name)->as<std::string>().empty())
             return early_exit{1, std::string("hash_server: ") + name + ": empty value\n" + usage};
     return std::nullopt;
@@ -233,6 +244,20 @@ void convert_sizes(option_text const& t, config& cfg)
     cfg.drain_grace = with_option_name("--drain-grace", [&] { return parse_seconds(t.grace); });
 }
 
+/// The files are read later, before anything listens (make_tls_context).
+void convert_tls(option_text const& t, config& cfg)
+{
+    if (t.tls_min != "1.2" && t.tls_min != "1.3")
+        throw std::invalid_argument("--tls-min-version: expected 1.2|1.3, got '" + t.tls_min + "'");
+    if (t.tls_cert.empty() != t.tls_key.empty())
+        throw std::invalid_argument(t.tls_cert.empty() ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key");
+    if (t.tls_cert.empty() && !t.tls_client_ca.empty()) throw std::invalid_argument("--tls-client-ca needs --tls-cert");
+    cfg.tls = {t.tls_cert, t.tls_key, t.tls_client_ca, t.tls_min == "1.3"};
+    if (cfg.tls.enabled() && cfg.proto == protocol::stream && !cfg.tls.min_tls13)
+        throw std::invalid_argument("--protocol stream over TLS needs --tls-min-version 1.3: the upload ends at the "
+                                    "client's close_notify, after which TLS 1.2 allows no reply");
+}
+
 /// Throws std::invalid_argument naming the option at fault.
 config convert(option_text const& t)
 {
@@ -253,6 +278,7 @@ config convert(option_text const& t)
     cfg.max_connections = parse_count(t.max_conn, "--max-connections", 1, 10'000'000);
     cfg.max_per_client = parse_count(t.per_client, "--max-connections-per-client", 0, 10'000'000);
     convert_sizes(t, cfg);
+    convert_tls(t, cfg);
     cfg.state_file = t.state_file;
     if (!t.metrics_port.empty())
         cfg.metrics_port = with_option_name("--metrics-port", [&] { return parse_port(t.metrics_port); });
@@ -286,8 +312,10 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     app.set_version_flag("--version", "hash_server " HASHSRV_VERSION);
     app.footer("Sizes take K, M and G suffixes (powers of 1024); seconds take fractions (0.5).\n"
                "Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 for a bad command line, a\n"
-               "port that cannot be bound or a thread that cannot be created, 3 when the shutdown\n"
-               "timeout cut requests off. SIGHUP is logged and ignored.\n"
+               "TLS file that cannot be used, a port that cannot be bound or a thread that cannot be\n"
+               "created, 3 when the shutdown timeout cut requests off. SIGHUP reloads --tls-cert\n"
+               "and --tls-key (a bad pair is logged and the old one kept); without TLS it is\n"
+               "logged and ignored.\n"
                "Every option may also come from the environment, as HASH_SERVER_<OPTION>\n"
                "(HASH_SERVER_IDLE_TIMEOUT=5; the port as HASH_SERVER_LISTEN_PORT; empty means\n"
                "unset), or from the --config file (or HASH_SERVER_CONFIG). The command line\n"

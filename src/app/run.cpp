@@ -65,11 +65,26 @@ bool listen_all(config const& cfg, asio::io_context& ioc, asio::thread_pool& poo
     return true;
 }
 
+/// Read before anything listens: a bad file is a start-up error.
+bool make_tls(config const& cfg, std::shared_ptr<asio::ssl::context>& ctx)
+{
+    if (!cfg.tls.enabled()) return true;
+    try {
+        ctx = make_tls_context(cfg.tls);
+    } catch (tls_error const& e) {
+        std::cerr << "hash_server: " << e.what() << "\n";
+        return false;
+    }
+    return true;
+}
+
 } // namespace
 
 int run(config const& cfg)
 {
     log::set_level(cfg.level);
+    std::shared_ptr<asio::ssl::context> tls;
+    if (!make_tls(cfg, tls)) return 1;
     raise_and_log_open_files_limit(cfg.max_connections);
     // A closed stderr or stdout (`hash_server 2>&1 | tee log`, tee gone) must
     // not end the process: the write fails and the log line is lost.
@@ -94,14 +109,19 @@ int run(config const& cfg)
         return 1; // the thread groups join as they go out of scope
     }
     settle_pool_threads(pool, cfg.threads, cfg.pool_sched);
+    if (tls) {
+        srv->use_tls(std::move(tls));
+        stats.tls = true;
+    }
     if (web) {
         // Scrapes go on during the drain; once it is over, the endpoint's
         // acceptor and connections are all that could keep ioc.run() going.
         srv->on_stopped([&web] { web->stop(); });
         web->start();
     }
-    log::info("serving protocol {} with {} on {} hash threads (--pool-policy {})", to_string(cfg.proto),
-              to_string(cfg.hash), cfg.threads, to_string(cfg.pool_sched));
+    log::info("serving protocol {} with {} on {} hash threads (--pool-policy {}){}", to_string(cfg.proto),
+              to_string(cfg.hash), cfg.threads, to_string(cfg.pool_sched),
+              cfg.tls.enabled() ? cfg.tls.min_tls13 ? " over TLS 1.3" : " over TLS 1.2 and 1.3" : "");
     srv->start();
     io_work.reset();
     // Last, once start-up has logged all it logs and every thread runs: to a

@@ -19,6 +19,18 @@ std::string_view to_string(outcome o) noexcept
     return "?";
 }
 
+std::string_view to_string(handshake_result r) noexcept
+{
+    switch (r) {
+    case handshake_result::ok: return "ok";
+    case handshake_result::failed: return "failed";
+    case handshake_result::timeout: return "timeout";
+    case handshake_result::closed: return "closed";
+    case handshake_result::count_: break;
+    }
+    return "?";
+}
+
 std::string_view to_string(job_kind k) noexcept
 {
     switch (k) {
@@ -119,7 +131,21 @@ std::string metrics::render(protocol proto, algorithm alg) const
             (stages[k].*f.hist)
                 .render(out, f.name, fmt::format("kind=\"{}\"", to_string(static_cast<job_kind>(k))));
     }
+    if (tls) render_tls(out);
     return out;
+}
+
+void metrics::render_tls(std::string& out) const
+{
+    auto it = std::back_inserter(out);
+    fmt::format_to(it, "# HELP hash_server_tls_handshakes_total TLS handshakes by result (closed: the client left "
+                       "before the end).\n# TYPE hash_server_tls_handshakes_total counter\n");
+    for (std::size_t i = 0; i < tls_handshakes.size(); ++i)
+        fmt::format_to(it, "hash_server_tls_handshakes_total{{result=\"{}\"}} {}\n",
+                       to_string(static_cast<handshake_result>(i)), tls_handshakes[i].load(std::memory_order_relaxed));
+    fmt::format_to(it, "# HELP hash_server_tls_handshake_duration_seconds From the accept to the end of a TLS "
+                       "handshake that succeeded.\n# TYPE hash_server_tls_handshake_duration_seconds histogram\n");
+    tls_handshake_duration.render(out, "hash_server_tls_handshake_duration_seconds");
 }
 
 } // namespace hashsrv

@@ -19,6 +19,12 @@ enum class outcome { ok, too_long, too_big, idle_timeout, client_gone, shutdown,
 
 std::string_view to_string(outcome o) noexcept;
 
+/// How a TLS handshake ended; the label of hash_server_tls_handshakes_total.
+/// closed: the client left (or the server shut down) before it was done.
+enum class handshake_result { ok, failed, timeout, closed, count_ };
+
+std::string_view to_string(handshake_result r) noexcept;
+
 class latency_histogram {
 public:
     /// Upper bounds in seconds, Prometheus style (the last bucket is +Inf).
@@ -71,12 +77,22 @@ struct metrics {
     counter idle_timeouts{0};
     latency_histogram latency;
     std::array<hop_stages, static_cast<std::size_t>(job_kind::count_)> stages;
+    bool tls = false; // the TLS series are shown only when the port speaks TLS
+    std::array<counter, static_cast<std::size_t>(handshake_result::count_)> tls_handshakes{};
+    latency_histogram tls_handshake_duration; // of the handshakes that succeeded
 
     hop_stages& stages_of(job_kind k) noexcept { return stages[static_cast<std::size_t>(k)]; }
     void count(outcome o) noexcept { requests[static_cast<std::size_t>(o)].fetch_add(1, std::memory_order_relaxed); }
+    void count(handshake_result r) noexcept
+    {
+        tls_handshakes[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+    }
 
     /// Prometheus text exposition format 0.0.4.
     std::string render(protocol proto, algorithm alg) const;
+
+private:
+    void render_tls(std::string& out) const;
 };
 
 /// A pool job, for as long as it runs on the pool: moves it from queued to running.

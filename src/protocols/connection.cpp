@@ -7,7 +7,7 @@ namespace hashsrv {
 
 namespace asio = boost::asio;
 
-connection::connection(plain_transport& io_, session_control& ctl, session_context const& ctx_)
+connection::connection(transport& io_, session_control& ctl, session_context const& ctx_)
     : io(io_), cfg(*ctx_.cfg), ctx(ctx_), ctl_(ctl)
 {
     ctl_.conn = this;

@@ -9,7 +9,7 @@
 #include "observe/metrics.hpp"
 #include "pool/hop.hpp"
 #include "protocols/session.hpp"
-#include "transport/plain_transport.hpp"
+#include "transport/transport.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
@@ -27,16 +27,16 @@ class hash_pipeline;
 class connection {
 public:
     using error_code = boost::system::error_code;
-    using result = plain_transport::result;
+    using result = transport::result;
     using clock = std::chrono::steady_clock;
 
     /// Links `io` to `ctl` (the server's handle) for as long as this lives.
-    connection(plain_transport& io, session_control& ctl, session_context const& ctx);
+    connection(transport& io, session_control& ctl, session_context const& ctx);
     ~connection();
     connection(connection const&) = delete;
     connection& operator=(connection const&) = delete;
 
-    plain_transport& io;
+    transport& io;
     session_settings const& cfg;
     session_context const& ctx;
 
@@ -137,10 +137,10 @@ public:
     }
     std::string peer_name() const;
 
-private:
     /// A wait that ended because the connection expired: error::timed_out.
     error_code noticed(error_code ec) const noexcept;
 
+private:
     session_control& ctl_;
     clock::time_point started_;
     bool busy_ = false;

@@ -7,6 +7,8 @@
 #include "protocols/connection.hpp"
 #include "protocols/protocols.hpp"
 #include "transport/plain_transport.hpp"
+#include "protocols/tls_handshake.hpp"
+#include "transport/tls_transport.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -49,13 +51,40 @@ protocol_coroutine protocol_for(protocol p)
     return serve_oneshot;
 }
 
-} // namespace
-
 // A protocol that finds nothing to read returns rather than wait with its
 // frames: the session waits for the first byte here, its own frame the only
 // one an idle connection keeps, and runs the protocol again.
+asio::awaitable<void> serve_deferring(connection& conn)
+{
+    auto const serve = protocol_for(conn.cfg.proto);
+    co_await serve(conn);
+    while (conn.take_deferral()) {
+        if (auto ec = co_await conn.wait_for_first_byte()) {
+            conn.end_quietly(ec);
+            break;
+        }
+        co_await serve(conn);
+    }
+}
+
+asio::awaitable<void> run_tls_session(int descriptor, std::shared_ptr<session_control> ctl, session_context ctx)
+{
+    tls_transport io(descriptor, ctl->strand, ctx.protocol, std::move(ctx.tls), ctx.cfg->idle_timeout, ctl->deadline);
+    connection conn(io, *ctl, ctx);
+    try {
+        if (co_await tls_handshake(conn, io)) co_await serve_deferring(conn);
+    } catch (std::exception const& e) {
+        log::warn("{}: session failed: {}", conn.peer_name(), e.what());
+    }
+}
+
+} // namespace
+
+// The plain path keeps its loop inline: no frame beside the session's own
+// for an idle connection.
 asio::awaitable<void> run_session(int descriptor, std::shared_ptr<session_control> ctl, session_context ctx)
 {
+    if (ctx.tls) co_return co_await run_tls_session(descriptor, std::move(ctl), std::move(ctx));
     plain_transport io(descriptor, ctl->strand, ctx.protocol, ctx.cfg->idle_timeout, ctl->deadline);
     connection conn(io, *ctl, ctx);
     auto const serve = protocol_for(ctx.cfg->proto);

@@ -11,6 +11,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
@@ -55,6 +56,8 @@ struct session_context {
     std::shared_ptr<chunk_cache> chunks; // stream: chunk buffers kept between uploads
     metrics* stats;
     std::atomic<bool> const* stopping;
+    /// Set: the port speaks TLS, with this context (the one current at the accept).
+    std::shared_ptr<boost::asio::ssl::context> tls = nullptr;
 };
 
 /// Serves the accepted, non-blocking `descriptor` and closes it.

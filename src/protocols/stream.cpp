@@ -49,7 +49,7 @@ asio::awaitable<first_chunk> read_first_chunk(connection& conn, framing::stream_
 {
     auto const& cfg = conn.cfg;
     first_chunk c;
-    std::size_t const first_size = std::min(cfg.chunk_size, plain_transport::max_read);
+    std::size_t const first_size = std::min(cfg.chunk_size, transport::max_read);
     c.is_chunk_buffer = first_size == cfg.chunk_size; // then the first buffer is a chunk buffer already
     auto* cache = c.is_chunk_buffer ? conn.ctx.chunks.get() : nullptr;
     std::tie(c.ec, c.size) = conn.read_first(c.buffer, first_size, cache);

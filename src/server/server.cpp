@@ -59,12 +59,25 @@ asio::awaitable<void> server::signal_loop()
         if (ec) co_return; // cancelled once the drain is over
         if (sig == SIGHUP) {
             // Its default action would end the process at once, without a drain.
-            log::info("received SIGHUP: nothing to reload; going on");
+            if (tls_) reload_tls();
+            else log::info("received SIGHUP: nothing to reload; going on");
             continue;
         }
         log::info("received signal {}", sig);
         begin_shutdown(); // may finish the drain at once, before we wait again
         if (drain_over_) co_return;
+    }
+}
+
+// Certificates rotate without a restart: connections accepted from now on
+// use the new pair; those already open keep the context they began with.
+void server::reload_tls()
+{
+    try {
+        tls_ = make_tls_context(cfg_.tls);
+        log::info("received SIGHUP: reloaded the TLS certificate {} and key {}", cfg_.tls.cert, cfg_.tls.key);
+    } catch (tls_error const& e) {
+        log::error("received SIGHUP: cannot reload TLS: {}; keeping the certificate in use", e.what());
     }
 }
 
@@ -150,7 +163,8 @@ void server::spawn_session(int fd)
     }
     stats_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
     stats_.connections_active.fetch_add(1, std::memory_order_relaxed);
-    session_context ctx{&cfg_, protocol_, hash_pool{pool_.get_executor(), &pool_slots_, &stats_}, chunks_, &stats_, &stopping_};
+    session_context ctx{&cfg_, protocol_, hash_pool{pool_.get_executor(), &pool_slots_, &stats_}, chunks_, &stats_, &stopping_,
+                        tls_};
     asio::co_spawn(ctl->strand, run_session(fd, ctl, ctx), [this, id, client](std::exception_ptr e) {
         if (e) {
             try {

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
@@ -34,6 +35,10 @@ public:
     /// The port actually bound (differs from the configured one when that was 0).
     std::uint16_t port() const;
 
+    /// The port speaks TLS with `ctx` (made from the settings' files); SIGHUP
+    /// then reads them again. Before start().
+    void use_tls(std::shared_ptr<boost::asio::ssl::context> ctx) { tls_ = std::move(ctx); }
+
     /// Starts accepting, and stopping on SIGINT or SIGTERM.
     void start();
 
@@ -56,6 +61,7 @@ private:
     boost::asio::awaitable<void> drain();
     boost::asio::awaitable<void> end_drain_grace(std::chrono::milliseconds grace);
     void begin_shutdown();
+    void reload_tls();
     void spawn_session(int fd);
     static std::string client_address(int fd);
     void refuse(int fd, std::string const& client);
@@ -80,6 +86,7 @@ private:
     std::shared_ptr<chunk_cache> chunks_ = std::make_shared<chunk_cache>(cfg_.chunk_size, std::size_t{64} << 20);
     std::atomic<bool> stopping_{false};
     std::function<void()> on_stopped_;
+    std::shared_ptr<boost::asio::ssl::context> tls_; // on strand_: new connections take the current one
     std::size_t forced_ = 0;
     bool drain_over_ = false; // on strand_
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "protocols/session_settings.hpp"
+#include "transport/tls_context.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -23,6 +24,8 @@ struct server_settings : session_settings {
     // After SIGTERM, a connection silent since its accept gets this long to
     // start its request: a load balancer connects ahead of its client's bytes.
     std::chrono::milliseconds drain_grace{1'000};
+
+    tls_settings tls; // enabled: the port speaks TLS only
 
     std::optional<std::uint16_t> metrics_port;
     std::string metrics_bind = "127.0.0.1"; // metrics are for the host (or a scraper it lets in)

@@ -14,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <optional>
@@ -93,6 +94,18 @@ inline std::size_t unacknowledged(int fd)
 inline bool would_block(error_code const& ec)
 {
     return ec == boost::asio::error::would_block || ec == boost::asio::error::try_again;
+}
+
+/// Bytes the client sent beyond what was read would make close() send a
+/// reset instead of a FIN, which can destroy the reply in flight: when there
+/// are any, half-close and discard them. The usual case costs one ioctl.
+inline void discard_unread(int fd)
+{
+    if (unread(fd) == 0) return;
+    ::shutdown(fd, SHUT_WR);
+    std::array<char, 4096> sink;
+    for (int i = 0; i < 256 && unread(fd) > 0; ++i)
+        if (std::get<0>(try_receive(fd, boost::asio::buffer(sink)))) break;
 }
 
 } // namespace hashsrv::descriptor_io

@@ -4,7 +4,6 @@
 #include "transport/descriptor_io.hpp"
 
 #include <algorithm>
-#include <array>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,9 +15,8 @@ using asio::ip::tcp;
 
 plain_transport::plain_transport(int fd, asio::any_io_executor ex, tcp protocol, std::chrono::milliseconds idle_timeout,
                                  idle_deadline& deadline)
-    : fd_(fd), ex_(std::move(ex)), protocol_(protocol), idle_timeout_(idle_timeout), deadline_(deadline)
+    : transport(idle_timeout, deadline), fd_(fd), ex_(std::move(ex)), protocol_(protocol)
 {
-    touch();
 }
 
 plain_transport::~plain_transport() { close(); }
@@ -127,17 +125,10 @@ void plain_transport::progress(std::string_view data, std::size_t sent)
     in_flight_ = descriptor_io::unacknowledged(fd_);
 }
 
-// Bytes the client sent beyond what was read would make close() send a reset
-// instead of a FIN, which can destroy the reply in flight: when there are
-// any, half-close and discard them first. The usual case costs one ioctl.
+// Unread bytes would turn the FIN into a reset (descriptor_io::discard_unread).
 void plain_transport::close() noexcept
 {
-    if (descriptor_io::unread(fd_) > 0) {
-        ::shutdown(fd_, SHUT_WR);
-        std::array<char, 4096> sink;
-        for (int i = 0; i < 256 && descriptor_io::unread(fd_) > 0; ++i)
-            if (std::get<0>(descriptor_io::try_receive(fd_, asio::buffer(sink)))) break;
-    }
+    descriptor_io::discard_unread(fd_);
     error_code ignored;
     if (sock_) sock_->close(ignored); // Asio's, since the connection waited on it
     else ::close(fd_);

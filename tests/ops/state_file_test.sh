@@ -37,6 +37,23 @@ if check "$tmp/lie.state"; then fail "--check passed with no server"; fi
 if check "$tmp/env.state"; then fail "--check passed with the state file gone"; fi
 note "--check follows the environment's configuration; fails for a wrong digest, no server, no file"
 
+# Over TLS: the state file says so, and the check talks TLS (verifying the
+# chain against --tls-ca when given; the address need not be the cert's name).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+  -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >/dev/null 2>&1 || fail "openssl req failed"
+start_server "$tmp" tls --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" --hash sha256 --state-file "$tmp/tls.state"
+grep -q '^tls=on$' "$tmp/tls.state" || fail "tls: $(cat "$tmp/tls.state")"
+check "$tmp/tls.state" || fail "--check over TLS: $(cat "$tmp/check.err")"
+timeout 30 "$HASH_CLIENT" --check --state-file "$tmp/tls.state" --tls-ca "$tmp/cert.pem" >/dev/null ||
+  fail "--check over TLS with --tls-ca failed"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=other \
+  -keyout "$tmp/other-key.pem" -out "$tmp/other.pem" >/dev/null 2>&1 || fail "openssl req failed"
+if timeout 30 "$HASH_CLIENT" --check --state-file "$tmp/tls.state" --tls-ca "$tmp/other.pem" >/dev/null 2>&1; then
+  fail "--check over TLS trusted a certificate that --tls-ca does not sign"
+fi
+kill "$server_pid"; wait "$server_pid" || true
+note "--check over TLS: served; a --tls-ca that did not sign the server's certificate fails it"
+
 # A state file that cannot be written: exit 1 before serving, a clear message.
 set +e
 out=$("$HASH_SERVER" --state-file /nonexistent/dir/state 0 2>&1); code=$?
