@@ -23,30 +23,42 @@ namespace {
 // seconds, and only when the count changed, costs nothing worth measuring.
 constexpr std::chrono::seconds status_period{2};
 
+/// The names sd_listen_fds_with_names() returns: a NULL-terminated array of
+/// strings that libsystemd allocated with malloc, so free() is the one way back.
+struct fd_names {
+    char** names = nullptr;
+    fd_names() = default;
+    fd_names(fd_names const&) = delete;
+    fd_names& operator=(fd_names const&) = delete;
+    ~fd_names()
+    {
+        if (!names) return;
+        for (char** p = names; *p; ++p) std::free(*p); // NOLINT(cppcoreguidelines-no-malloc): libsystemd's allocation
+        std::free(names);                                // NOLINT(cppcoreguidelines-no-malloc): libsystemd's allocation
+    }
+    bool is_metrics(int i) const { return names && names[i] && std::string_view(names[i]) == "metrics"; }
+};
+
 } // namespace
 
 passed_sockets take_passed_sockets()
 {
-    char** names = nullptr;
+    fd_names names;
     // 1: unset LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES, so that nothing we
     // might start takes our sockets for its own.
-    int n = sd_listen_fds_with_names(1, &names);
+    int n = sd_listen_fds_with_names(1, &names.names);
     if (n < 0) throw std::runtime_error(std::string("socket activation: ") + std::strerror(-n));
     passed_sockets got;
     std::string error;
     for (int i = 0; i < n; ++i) {
         int fd = SD_LISTEN_FDS_START + i;
-        bool is_metrics = names && names[i] && std::string_view(names[i]) == "metrics";
+        bool is_metrics = names.is_metrics(i);
         int& slot = is_metrics ? got.metrics : got.hash;
         if (slot >= 0 && error.empty())
             error = std::string("socket activation: more than one socket passed for the ") +
                     (is_metrics ? "metrics" : "hash port") + " (one ListenStream= per socket unit; name the "
                     "metrics socket with FileDescriptorName=metrics)";
         if (slot < 0) slot = fd;
-    }
-    if (names) {
-        for (int i = 0; i < n; ++i) std::free(names[i]);
-        std::free(names);
     }
     if (!error.empty()) throw std::runtime_error(error);
     if (n > 0 && got.hash < 0) throw std::runtime_error("socket activation: no socket passed for the hash port");
