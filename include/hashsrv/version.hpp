@@ -11,6 +11,9 @@
 #ifndef HASHSRV_VERSION
 #define HASHSRV_VERSION "unknown"
 #endif
+#if __has_include(<hashsrv/commit.hpp>)
+#include <hashsrv/commit.hpp> // generated in the build directory
+#endif
 #ifndef HASHSRV_COMMIT
 #define HASHSRV_COMMIT "unknown"
 #endif
