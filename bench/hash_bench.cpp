@@ -12,6 +12,7 @@
 #include <hashsrv/hash/hasher.hpp>
 
 #include <hashsrv/parse.hpp> // the server's own parsers of sizes, seconds and ports
+#include <hashsrv/version.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -893,6 +894,7 @@ int main(int argc, char** argv)
     settings cfg;
     CLI::App app{"hash_bench: load generator for hash_server (and bench/baseline_server)"};
     std::string port = "8080", proto = "oneshot", duration, requests, hash = "fnv1a";
+    app.set_version_flag("-V,--version", hashsrv::version_line("hash_bench"));
     app.add_option("--host", cfg.host, "server address")->capture_default_str();
     app.add_option("--port", port, "server port")->capture_default_str();
     app.add_option("--protocol", proto, "oneshot | stream | lines | idle (open connections and hold them)")

@@ -15,6 +15,7 @@
 #include <hashsrv/hash/hasher.hpp>
 #include <hashsrv/parse.hpp>
 #include <hashsrv/server_state.hpp>
+#include <hashsrv/version.hpp>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -370,6 +371,7 @@ std::variant<client_config, int> parse(int argc, char** argv)
     app.footer("Exit status: 0 for a well-formed reply, 1 when connecting, sending or receiving failed\n"
                "(or the reply is not digests), 2 for an ERR reply or a digest other than --expect.\n"
                "Example: echo \"hello world\" | hash_client 8080   (prints 782e1488cd5a68b7)");
+    app.set_version_flag("-V,--version", hashsrv::version_line("hash_client"));
     app.add_option("port", port, "the server's port (not with --check)")->type_name("PORT");
     app.add_option("file", cfg.file, "send this file instead of stdin (- for stdin)")->type_name("FILE");
     app.add_option("--host", cfg.host, "server name or address")->capture_default_str()->type_name("HOST");

@@ -4,6 +4,7 @@
 #include "app/config_sources.hpp"
 
 #include <hashsrv/parse.hpp>
+#include <hashsrv/version.hpp>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -309,7 +310,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     CLI::App app{"A TCP hash server: each request's bytes are hashed on a thread pool while the\n"
                  "I/O thread goes on serving other connections; the reply is the digest in hex.",
                  "hash_server"};
-    app.set_version_flag("--version", "hash_server " HASHSRV_VERSION);
+    app.set_version_flag("-V,--version", version_line("hash_server"));
     app.footer("Sizes take K, M and G suffixes (powers of 1024); seconds take fractions (0.5).\n"
                "Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 for a bad command line, a\n"
                "TLS file that cannot be used, a port that cannot be bound or a thread that cannot be\n"
@@ -328,7 +329,7 @@ std::variant<config, early_exit> parse_command_line(int argc, char const* const*
     } catch (CLI::CallForHelp const&) {
         return early_exit{0, app.help()};
     } catch (CLI::CallForVersion const&) {
-        return early_exit{0, std::string("hash_server ") + HASHSRV_VERSION + "\n"};
+        return early_exit{0, version_line("hash_server") + "\n"};
     } catch (CLI::ParseError const& e) {
         return early_exit{1, std::string("hash_server: ") + e.what() + "\n" + usage};
     }

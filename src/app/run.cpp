@@ -3,6 +3,7 @@
 
 #include "app/open_files.hpp"
 #include "app/state_file.hpp"
+#include "app/systemd.hpp"
 #include "app/threads.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
@@ -57,7 +58,8 @@ bool listen_all(config const& cfg, asio::io_context& ioc, asio::thread_pool& poo
 {
     try {
         srv = std::make_unique<server>(ioc, pool, cfg, stats);
-        if (cfg.metrics_port) web = std::make_unique<metrics_endpoint>(ioc, cfg, stats);
+        // A passed metrics socket is a request for metrics, --metrics-port or not.
+        if (cfg.metrics_port || cfg.metrics_listen_fd >= 0) web = std::make_unique<metrics_endpoint>(ioc, cfg, stats);
     } catch (listen_error const& e) {
         std::cerr << "hash_server: " << e.what() << "\n";
         return false;
@@ -78,13 +80,32 @@ bool make_tls(config const& cfg, std::shared_ptr<asio::ssl::context>& ctx)
     return true;
 }
 
+/// The sockets systemd passed, if any, in the copy of the configuration that
+/// the server keeps; false (and the reason on stderr) when they cannot be served.
+bool take_sockets(config& cfg)
+{
+    try {
+        auto passed = take_passed_sockets();
+        cfg.listen_fd = passed.hash;
+        cfg.metrics_listen_fd = passed.metrics;
+    } catch (std::runtime_error const& e) {
+        std::cerr << "hash_server: " << e.what() << "\n";
+        return false;
+    }
+    if (cfg.listen_fd >= 0)
+        log::info("socket activation: serving the passed socket{} (the port argument and --bind are ignored)",
+                  cfg.metrics_listen_fd >= 0 ? "s for the hash port and the metrics" : "");
+    return true;
+}
+
 } // namespace
 
-int run(config const& cfg)
+int run(config const& given)
 {
+    config cfg = given; // the server keeps a reference: this copy outlives it
     log::set_level(cfg.level);
     std::shared_ptr<asio::ssl::context> tls;
-    if (!make_tls(cfg, tls)) return 1;
+    if (!make_tls(cfg, tls) || !take_sockets(cfg)) return 1;
     raise_and_log_open_files_limit(cfg.max_connections);
     // A closed stderr or stdout (`hash_server 2>&1 | tee log`, tee gone) must
     // not end the process: the write fails and the log line is lost.
@@ -101,6 +122,7 @@ int run(config const& cfg)
     metrics stats;
     std::unique_ptr<server> srv;
     std::unique_ptr<metrics_endpoint> web;
+    service_notifier notifier(ioc, stats.connections_active);
     if (!start_threads(cfg, ioc, pool, pool_threads, io_threads) || !listen_all(cfg, ioc, pool, stats, srv, web) ||
         !write_state_file(cfg, srv->port())) {
         io_work.reset();
@@ -113,12 +135,17 @@ int run(config const& cfg)
         srv->use_tls(std::move(tls));
         stats.tls = true;
     }
-    if (web) {
-        // Scrapes go on during the drain; once it is over, the endpoint's
-        // acceptor and connections are all that could keep ioc.run() going.
-        srv->on_stopped([&web] { web->stop(); });
-        web->start();
-    }
+    srv->on_draining([&] {
+        notifier.stopping();
+        if (web) web->set_draining(); // GET /healthz: 503 from now on
+    });
+    // Scrapes go on during the drain; once it is over, the endpoint's acceptor
+    // and connections and the status timer are all that could keep ioc.run() going.
+    srv->on_stopped([&] {
+        notifier.stop();
+        if (web) web->stop();
+    });
+    if (web) web->start();
     log::info("serving protocol {} with {} on {} hash threads (--pool-policy {}){}", to_string(cfg.proto),
               to_string(cfg.hash), cfg.threads, to_string(cfg.pool_sched),
               cfg.tls.enabled() ? cfg.tls.min_tls13 ? " over TLS 1.3" : " over TLS 1.2 and 1.3" : "");
@@ -127,6 +154,7 @@ int run(config const& cfg)
     // Last, once start-up has logged all it logs and every thread runs: to a
     // supervisor or a test the banner means "serving, nothing left to set up".
     std::cout << "Hash server listening on port " << srv->port() << std::endl;
+    notifier.ready(srv->port()); // after the banner, so that both say the same
     ioc.run();
     io_threads.join();
     pool.wait(); // jobs still queued finish; then the attached threads return

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "metrics.hpp"
 
+#include <hashsrv/version.hpp>
+
 #include <fmt/format.h>
 
 namespace hashsrv {
@@ -75,6 +77,10 @@ std::string metrics::render(protocol proto, algorithm alg) const
     auto family = [&](std::string_view name, std::string_view type, std::string_view help) {
         fmt::format_to(it, "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
     };
+
+    // Constant 1: the labels say which build answers (a rollout in progress shows two).
+    family("hash_server_build_info", "gauge", "The version and git commit this server was built from.");
+    fmt::format_to(it, "hash_server_build_info{{version=\"{}\",commit=\"{}\"}} 1\n", version, commit);
 
     family("hash_server_connections_accepted_total", "counter", "Connections accepted.");
     fmt::format_to(it, "hash_server_connections_accepted_total {}\n", load(connections_accepted));

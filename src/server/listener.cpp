@@ -4,6 +4,8 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 
+#include <sys/socket.h>
+
 namespace hashsrv {
 
 namespace asio = boost::asio;
@@ -48,6 +50,35 @@ acceptor listen(asio::any_io_executor const& ex, std::string_view address, std::
     } catch (listen_error const& e) {
         if (e.code != asio::error::address_family_not_supported) throw;
         listen_on(acc, {tcp::v4(), port}, what); // a host without IPv6
+    }
+    return acc;
+}
+
+acceptor adopt(asio::any_io_executor const& ex, int fd, std::string const& what)
+{
+    auto fail = [&](std::string const& why) {
+        return listen_error(boost::system::errc::make_error_code(boost::system::errc::invalid_argument),
+                            what + " (descriptor " + std::to_string(fd) + ") " + why);
+    };
+    // A unit's ListenDatagram= or a unix socket would be accepted by assign()
+    // and fail only at the first accept: check what systemd handed us.
+    int listening = 0, type = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening == 0)
+        throw fail("is not a listening socket");
+    len = sizeof type;
+    ::sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM ||
+        ::getsockname(fd, reinterpret_cast<::sockaddr*>(&addr), &addr_len) != 0 ||
+        (addr.ss_family != AF_INET && addr.ss_family != AF_INET6))
+        throw fail("is not a TCP socket");
+    acceptor acc(ex);
+    try {
+        acc.assign(addr.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd);
+        acc.non_blocking(true); // an accept loop may try accept4 before it waits
+    } catch (boost::system::system_error const& e) {
+        throw listen_error(e.code(), what + " (descriptor " + std::to_string(fd) + ")");
     }
     return acc;
 }

@@ -36,4 +36,9 @@ std::string describe(boost::asio::ip::tcp::endpoint const& ep);
 acceptor listen(boost::asio::any_io_executor const& ex, std::string_view address, std::uint16_t port,
                 std::string const& what = {});
 
+/// Takes over `fd`, a listening TCP socket bound by someone else (systemd's
+/// socket activation). Throws listen_error, naming `what` and the descriptor,
+/// when it is not a listening IPv4 or IPv6 stream socket.
+acceptor adopt(boost::asio::any_io_executor const& ex, int fd, std::string const& what);
+
 } // namespace hashsrv

@@ -49,6 +49,7 @@ constexpr char content_type[] = "text/plain; version=0.0.4; charset=utf-8";
 /// --metrics-bind (loopback unless told otherwise), on --metrics-port.
 acceptor make_acceptor(session_strand const& strand, server_settings const& cfg)
 {
+    if (cfg.metrics_listen_fd >= 0) return adopt(strand, cfg.metrics_listen_fd, "cannot serve the passed metrics socket");
     auto port = cfg.metrics_port.value_or(0);
     try {
         return listen(strand, cfg.metrics_bind, port);
@@ -58,11 +59,15 @@ acceptor make_acceptor(session_strand const& strand, server_settings const& cfg)
     }
 }
 
-bool is_metrics_path(beast::string_view target)
+enum class route { metrics, healthz, none };
+
+route route_of(beast::string_view target)
 {
     // Prometheus may add URL parameters (params: in scrape_config); we have none to honour.
     auto path = target.substr(0, target.find('?'));
-    return path == "/metrics";
+    if (path == "/metrics") return route::metrics;
+    if (path == "/healthz") return route::healthz;
+    return route::none;
 }
 
 http::response<http::string_body> plain(http::status status, unsigned version, bool keep_alive, std::string body)
@@ -78,17 +83,23 @@ http::response<http::string_body> plain(http::status status, unsigned version, b
 /// `req` is a request's header; a body after it (a POST's) is never read, so
 /// such a request is answered and the connection closed.
 http::response<http::string_body> respond(http::request_parser<http::empty_body> const& parser, metrics const& stats,
-                                          server_settings const& cfg)
+                                          server_settings const& cfg, bool draining)
 {
     auto const& req = parser.get();
     auto res = plain(http::status::ok, req.version(), req.keep_alive() && parser.is_done(), {});
-    if (!is_metrics_path(req.target())) {
+    auto const where = route_of(req.target());
+    if (where == route::none) {
         res.result(http::status::not_found);
-        res.body() = "not found: the metrics are at /metrics\n";
+        res.body() = "not found: the metrics are at /metrics, the health at /healthz\n";
     } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
         res.result(http::status::method_not_allowed);
         res.set(http::field::allow, "GET, HEAD");
         res.body() = "method not allowed\n";
+    } else if (where == route::healthz) {
+        // Draining: the load balancer should send new clients elsewhere now,
+        // before the listener is gone.
+        res.result(draining ? http::status::service_unavailable : http::status::ok);
+        res.body() = draining ? "draining\n" : "serving\n";
     } else {
         res.result(http::status::ok);
         res.set(http::field::content_type, content_type);
@@ -128,7 +139,7 @@ std::uint16_t metrics_endpoint::port() const { return acceptor_.local_endpoint()
 
 void metrics_endpoint::start()
 {
-    log::info("metrics on port {} (GET /metrics)", port());
+    log::info("metrics on port {} (GET /metrics, GET /healthz)", port());
     asio::co_spawn(strand_, accept_loop(), log_failure);
 }
 
@@ -235,7 +246,7 @@ asio::awaitable<void> metrics_endpoint::serve(tcp::socket sock)
             if (!ordinary_end(ec)) log::debug("metrics: bad request: {}", ec.message());
             break;
         } else {
-            res = respond(parser, stats_, cfg_);
+            res = respond(parser, stats_, cfg_, draining_.load(std::memory_order_relaxed));
             unread_input = !parser.is_done();
         }
         stream.expires_after(header_deadline);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // GET /metrics over HTTP (Boost.Beast), served in the server's own io_context:
-// the Prometheus text format from metrics::render(), nothing else.
+// the Prometheus text format from metrics::render(); and GET /healthz, for
+// load balancers and orchestrators: 200 while serving, 503 while draining.
 #pragma once
 
 #include "protocols/session.hpp"
@@ -14,6 +15,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 
@@ -34,6 +36,9 @@ public:
     std::uint16_t port() const;
 
     void start();
+
+    /// From any thread, when the drain starts: /healthz answers 503 from now on.
+    void set_draining() { draining_.store(true, std::memory_order_relaxed); }
 
     /// From any thread: close the acceptor and every scrape connection, so
     /// that nothing of ours keeps io_context::run() from returning.
@@ -71,6 +76,7 @@ private:
     metrics const& stats_;
     session_strand strand_;
     acceptor acceptor_;
+    std::atomic<bool> draining_{false};
     bool stopped_ = false;                             // on strand_
     std::list<connection_entry> connections_; // on strand_: the open scrapes, oldest first
     boost::asio::steady_timer room_;          // on strand_: wakes make_room()

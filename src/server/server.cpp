@@ -31,7 +31,8 @@ using clock = std::chrono::steady_clock;
 
 server::server(asio::io_context& ioc, asio::thread_pool& pool, server_settings const& cfg, metrics& stats)
     : ioc_(ioc), pool_(pool), cfg_(cfg), stats_(stats), strand_(asio::make_strand(ioc)),
-      acceptor_(listen(strand_, cfg.bind, cfg.port)), protocol_(acceptor_.local_endpoint().protocol()),
+      acceptor_(cfg.listen_fd >= 0 ? adopt(strand_, cfg.listen_fd, "cannot serve the passed hash socket")
+                                   : listen(strand_, cfg.bind, cfg.port)), protocol_(acceptor_.local_endpoint().protocol()),
       signals_(strand_, SIGINT, SIGTERM, SIGHUP), slot_free_(strand_), drained_(strand_), sweep_(strand_),
       grace_(strand_),
       pool_slots_(strand_, cfg.max_inflight)
@@ -236,6 +237,7 @@ void server::begin_shutdown()
     log::info("shutting down: stopped accepting; draining {} connections (up to {} ms; {} ms for those silent "
               "since their accept to start a request)",
               active, cfg_.shutdown_timeout.count(), grace.count());
+    if (on_draining_) on_draining_();
     if (grace.count() > 0) asio::co_spawn(strand_, end_drain_grace(grace), asio::detached);
     asio::co_spawn(strand_, drain(), asio::detached);
 }

@@ -48,6 +48,10 @@ public:
     /// call closes everything at once.
     void stop();
 
+    /// Called once, on the strand, when the drain starts (the service manager
+    /// and the health check learn that we are stopping).
+    void on_draining(std::function<void()> f) { on_draining_ = std::move(f); }
+
     /// Called once the drain is over (for example to close the metrics endpoint).
     void on_stopped(std::function<void()> f) { on_stopped_ = std::move(f); }
 
@@ -85,6 +89,7 @@ private:
     // upload, so that its recv does not fault fresh pages in.
     std::shared_ptr<chunk_cache> chunks_ = std::make_shared<chunk_cache>(cfg_.chunk_size, std::size_t{64} << 20);
     std::atomic<bool> stopping_{false};
+    std::function<void()> on_draining_;
     std::function<void()> on_stopped_;
     std::shared_ptr<boost::asio::ssl::context> tls_; // on strand_: new connections take the current one
     std::size_t forced_ = 0;

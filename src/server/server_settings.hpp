@@ -29,6 +29,12 @@ struct server_settings : session_settings {
 
     std::optional<std::uint16_t> metrics_port;
     std::string metrics_bind = "127.0.0.1"; // metrics are for the host (or a scraper it lets in)
+
+    // Listening sockets handed over by the service manager (socket
+    // activation): served as they are instead of binding port/bind and
+    // metrics_port/metrics_bind. -1: bind as configured.
+    int listen_fd = -1;
+    int metrics_listen_fd = -1;
 };
 
 } // namespace hashsrv

@@ -183,6 +183,15 @@ TEST(Options, Version)
     EXPECT_TRUE(contains(e.message, "hash_server")) << e.message;
 }
 
+TEST(Options, ShortVersionNamesTheCommit)
+{
+    auto e = parse_exit({"-V"});
+    EXPECT_EQ(e.code, 0);
+    EXPECT_EQ(e.message, parse_exit({"--version"}).message);
+    EXPECT_TRUE(contains(e.message, "hash_server " HASHSRV_VERSION " (commit ")) << e.message;
+    EXPECT_EQ(e.message.back(), '\n');
+}
+
 // Each bad value: exit code 1, a message naming the option (or the port) and
 // the offending text, then the usage line.
 TEST(Options, BadValuesAreClearErrors)
