@@ -84,7 +84,7 @@ asio::awaitable<void> run_tls_session(int descriptor, std::shared_ptr<session_co
 // for an idle connection.
 asio::awaitable<void> run_session(int descriptor, std::shared_ptr<session_control> ctl, session_context ctx)
 {
-    if (ctx.tls) co_return co_await run_tls_session(descriptor, std::move(ctl), std::move(ctx));
+    if (ctx.tls) co_return co_await run_tls_session(descriptor, ctl, ctx); // copied: cppcheck misses the co_return
     plain_transport io(descriptor, ctl->strand, ctx.protocol, ctx.cfg->idle_timeout, ctl->deadline);
     connection conn(io, *ctl, ctx);
     auto const serve = protocol_for(ctx.cfg->proto);
