@@ -19,7 +19,7 @@ using asio::ip::tcp;
 
 tls_transport::tls_transport(int fd, asio::any_io_executor ex, tcp protocol, std::shared_ptr<ssl::context> ctx,
                              std::chrono::milliseconds idle_timeout, idle_deadline& deadline)
-    : transport(idle_timeout, deadline), ctx_(std::move(ctx)), stream_(tcp::socket(std::move(ex)), *ctx_), fd_(fd)
+    : transport(idle_timeout, deadline), ctx_(std::move(ctx)), stream_(tcp::socket(ex), *ctx_), fd_(fd)
 {
     // A handshake always waits for the client: the socket joins the I/O loop
     // at once. Non-blocking for our own calls: try_read must never wait.
