@@ -78,13 +78,10 @@ asio::awaitable<void> run_tls_session(int descriptor, std::shared_ptr<session_co
     }
 }
 
-} // namespace
-
 // The plain path keeps its loop inline: no frame beside the session's own
 // for an idle connection.
-asio::awaitable<void> run_session(int descriptor, std::shared_ptr<session_control> ctl, session_context ctx)
+asio::awaitable<void> run_plain_session(int descriptor, std::shared_ptr<session_control> ctl, session_context ctx)
 {
-    if (ctx.tls) co_return co_await run_tls_session(descriptor, ctl, ctx); // copied: cppcheck misses the co_return
     plain_transport io(descriptor, ctl->strand, ctx.protocol, ctx.cfg->idle_timeout, ctl->deadline);
     connection conn(io, *ctl, ctx);
     auto const serve = protocol_for(ctx.cfg->proto);
@@ -100,6 +97,18 @@ asio::awaitable<void> run_session(int descriptor, std::shared_ptr<session_contro
     } catch (std::exception const& e) {
         log::warn("{}: session failed: {}", conn.peer_name(), e.what());
     }
+}
+
+} // namespace
+
+// Not a coroutine: the choice is made before any frame exists. A branch
+// inside one coroutine would make every plain connection's frame keep room
+// for the TLS path's awaitable and arguments (about 140 bytes per idle
+// connection, bench/results/2026-12-02.md section 9).
+asio::awaitable<void> run_session(int descriptor, std::shared_ptr<session_control> ctl, session_context ctx)
+{
+    if (ctx.tls) return run_tls_session(descriptor, std::move(ctl), std::move(ctx));
+    return run_plain_session(descriptor, std::move(ctl), std::move(ctx));
 }
 
 } // namespace hashsrv
