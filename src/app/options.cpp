@@ -117,8 +117,9 @@ option_spec const options[] = {
     {"--inline-below", &option_text::inline_below, "BYTES",
      "hash inputs smaller than this many bytes on the I/O thread (0: always hop)"},
     {"--chunk-size", &option_text::chunk, "BYTES",
-     "stream: bytes per hash job (at most 3 buffers per upload); lines: read size (up to\n"
-     "--max-line); a read takes at most 256K whatever the chunk"},
+     "stream: bytes per hash job at most (3 buffers per upload; an upload slower than\n"
+     "the server goes as it arrives, a --pool-slice at least a job); lines: read size\n"
+     "(up to --max-line); a read takes at most 256K whatever the chunk"},
     {"--pool-slice", &option_text::slice, "BYTES",
      "a pool job hashes at most this many bytes, then lets the jobs queued behind it\n"
      "run first, so a small request never waits for a big chunk (0: run to completion)"},
