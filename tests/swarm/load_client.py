@@ -71,6 +71,9 @@ def one(args, stats, payload, want, kind):
         return
     if got == want:
         stats.add("ok_" + kind)
+    elif not got:
+        # The proxy closed the client's side: the replica died mid-request.
+        stats.add("failed", f"{kind}: closed without a reply")
     else:
         stats.add("wrong", f"{kind}: got {got[:60]!r}, want {want}")
 
