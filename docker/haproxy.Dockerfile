@@ -8,6 +8,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY docker/haproxy.cfg docker/haproxy-dns.cfg /etc/haproxy/
 USER haproxy
+# HAProxy as PID 1 ignores SIGTERM and SIGINT, so `docker stop` would wait for
+# its timeout and kill it; SIGUSR1 is its soft stop: it stops listening, lets
+# the connections it carries finish (hard-stop-after in haproxy-dns.cfg bounds
+# that) and exits 0.
+STOPSIGNAL SIGUSR1
 EXPOSE 8080
 # -db: stay in the foreground, log to stdout; `docker run IMAGE -c` checks the config.
 ENTRYPOINT ["haproxy", "-f", "/etc/haproxy/haproxy.cfg"]

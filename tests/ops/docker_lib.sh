@@ -123,8 +123,8 @@ import_base_image() { docker import "$base_tar" debian:bookworm-slim >/dev/null;
 
 # build_image_cached TAG DOCKERFILE: `docker build --network host` from
 # $SOURCE_DIR (DOCKERFILE relative to it), or `docker load` of the image saved
-# by an earlier run from the same inputs (the Dockerfile, what .dockerignore
-# lets into the context, the base tarball): the hash_server image compiles the
+# by an earlier run from the same inputs (the Dockerfile, what its COPY lines
+# take from the context, the base tarball): the hash_server image compiles the
 # server, which is most of a run.
 build_image_cached() {
   local tag=$1 dockerfile=$2 key saved name=${1//[:\/]/_}
@@ -140,9 +140,14 @@ build_image_cached() {
   docker save -o "$saved.part" "$tag" && mv "$saved.part" "$saved"
 }
 
+# image_inputs_key DOCKERFILE: a hash of the Dockerfile, of the files its COPY
+# lines take from the context (one line each; not those --from a stage) and
+# of the base tarball's size and time.
 image_inputs_key() {
-  (cd "$SOURCE_DIR" &&
-    find "$1" .dockerignore CMakeLists.txt include src client docker/*.cfg docker/*.yml -type f -print0 |
-    sort -zu | xargs -0 sha256sum
+  local copied
+  copied=$(awk '$1 == "COPY" { for (i = 2; i < NF; i++) if ($i ~ /^--from/) next; else if ($i !~ /^--/) print $i }' \
+    "$SOURCE_DIR/$1")
+  # shellcheck disable=SC2086 # one path a word
+  (cd "$SOURCE_DIR" && find "$1" $copied -type f -print0 | sort -z | xargs -0 sha256sum
    stat -c '%s %Y' "$base_tar") | sha256sum | cut -c1-16
 }

@@ -268,7 +268,7 @@ remove_stack() {
 
 # ---- compose -------------------------------------------------------------------
 compose() {
-  timeout 300 docker-compose --no-ansi -p "$compose_project" -f "$SOURCE_DIR/docker/compose.yaml" "$@"
+  timeout 300 docker-compose --ansi never -p "$compose_project" -f "$SOURCE_DIR/docker/compose.yaml" "$@"
 }
 compose_replicas() {
   docker ps -q --filter "label=com.docker.compose.project=$compose_project" \
