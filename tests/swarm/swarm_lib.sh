@@ -9,17 +9,20 @@ made_gwbridge=""
 bridge=""
 
 # ---- network and dockerd -----------------------------------------------------
-# The bridge of the default network, with an address of its own; swarm adds
-# docker_gwbridge (a fixed name: one swarm per host) and compose one br-* per
-# network. The address pools keep every network the test makes in 10.213/16.
+# The bridge of the default network, with an address of its own (10.211/16);
+# swarm adds docker_gwbridge (a fixed name: one swarm per host) and compose one
+# br-* per network, from 10.213/16; the overlays come from 10.212/16.
 start_swarm_dockerd() {
   ip link show docker_gwbridge >/dev/null 2>&1 &&
     fail "docker_gwbridge exists already: another swarm-mode Docker engine runs on this host"
   bridge=hsw$((RANDOM % 90000 + 10000))
   ip link add "$bridge" type bridge
-  ip addr add "10.213.$((RANDOM % 200 + 10)).1/24" dev "$bridge"
+  ip addr add "10.211.$((RANDOM % 200 + 10)).1/24" dev "$bridge"
   ip link set "$bridge" up
   made_gwbridge=1
+  # Swarm's tasks pull their image first, from Docker Hub for these names;
+  # the images are local, and no registry is to be asked.
+  export DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1
   start_dockerd --bridge="$bridge" --iptables=false --ip-masq=false \
     --default-address-pool base=10.213.0.0/16,size=24
   local swarm_port
