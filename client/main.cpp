@@ -12,6 +12,7 @@
 // server's replies are read while the rest of the input is still being sent
 // (sending everything first could fill both socket buffers and hang).
 #include <hashsrv/framing/protocol.hpp>
+#include <hashsrv/framing/proxy_header.hpp>
 #include <hashsrv/hash/hasher.hpp>
 #include <hashsrv/parse.hpp>
 #include <hashsrv/server_state.hpp>
@@ -67,6 +68,7 @@ struct client_config {
     bool tls = false;
     std::string tls_ca, tls_cert, tls_key; // tls_ca empty: the system's CAs
     bool check = false; // --check: the request and the server come from the state file
+    bool proxy_local = false; // the server wants a PROXY header first: a LOCAL one, as a balancer's check
     std::string state_file = "/run/hash-server/state";
 };
 
@@ -90,6 +92,7 @@ void configure_check(client_config& cfg)
         throw std::invalid_argument("--check: " + cfg.state_file + ": " + e.what());
     }
     cfg.tls = s.tls;
+    cfg.proxy_local = s.proxy_protocol;
     cfg.host = s.host;
     cfg.port = s.port;
     cfg.proto = s.proto;
@@ -290,6 +293,13 @@ asio::awaitable<void> exchange(client_config const& cfg, input& in, transfer_res
         r.error = cec;
         r.failed_step = "connecting to " + cfg.host + ":" + std::to_string(cfg.port);
         co_return;
+    }
+    if (cfg.proxy_local) {
+        if (auto [pec, n] = co_await asio::async_write(sock, asio::buffer(hashsrv::framing::proxy_v2_local), use_tuple); pec) {
+            r.error = pec;
+            r.failed_step = "sending the PROXY header";
+            co_return;
+        }
     }
     using namespace asio::experimental::awaitable_operators;
     if (!cfg.tls) co_return co_await (upload(sock, in, r) && download(sock, r));

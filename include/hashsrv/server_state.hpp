@@ -24,6 +24,7 @@ struct server_state {
     protocol proto = protocol::oneshot;
     algorithm hash = algorithm::fnv1a;
     bool tls = false;
+    bool proxy_protocol = false; // a connection must start with a PROXY header
     long pid = 0;
 };
 
@@ -32,7 +33,8 @@ inline std::string format_state(server_state const& s)
     std::ostringstream out;
     out << "# hash_server's endpoint, for `hash_client --check`\n"
         << "pid=" << s.pid << "\nhost=" << s.host << "\nport=" << s.port << "\nprotocol=" << to_string(s.proto)
-        << "\nhash=" << to_string(s.hash) << "\ntls=" << (s.tls ? "on" : "off") << "\n";
+        << "\nhash=" << to_string(s.hash) << "\ntls=" << (s.tls ? "on" : "off")
+        << "\nproxy_protocol=" << (s.proxy_protocol ? "on" : "off") << "\n";
     return out.str();
 }
 
@@ -61,6 +63,7 @@ inline server_state parse_state(std::string_view text)
             if (!a) throw std::invalid_argument("hash: '" + value + "'");
             s.hash = *a;
         } else if (key == "tls") s.tls = value == "on";
+        else if (key == "proxy_protocol") s.proxy_protocol = value == "on";
         else if (key == "pid") s.pid = static_cast<long>(parse_unsigned(value, "a process id"));
         // Other keys: written by a newer server; not needed for the check.
     }

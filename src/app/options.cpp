@@ -34,6 +34,7 @@ struct option_text {
     std::string bind, metrics_port, metrics_bind = config{}.metrics_bind;
     std::string config_file, state_file;
     std::string tls_cert, tls_key, tls_client_ca, tls_min = "1.2";
+    std::string proxy = "off";
 };
 
 template <typename E>
@@ -80,6 +81,13 @@ std::string parse_address(std::string const& text, std::string_view option)
     return text;
 }
 
+bool parse_on_off(std::string_view text)
+{
+    if (text == "on") return true;
+    if (text == "off") return false;
+    throw std::invalid_argument("expected on|off, got '" + std::string(text) + "'");
+}
+
 /// One option of the command line: where its text goes, how --help shows it.
 struct option_spec {
     char const* name;
@@ -87,6 +95,7 @@ struct option_spec {
     char const* type;
     char const* help;
     bool shows_default = true;
+    bool flag = false; // given alone it means "on"; `=off` too
 };
 
 // In --help's order.
@@ -116,6 +125,10 @@ option_spec const options[] = {
     {"--max-line", &option_text::max_line, "BYTES", "lines: longest line in bytes, not counting its \\n"},
     {"--max-stream-bytes", &option_text::max_stream, "BYTES", "stream: largest upload in bytes (0: unlimited)"},
     {"--max-connections", &option_text::max_conn, "N", "connections served at once; more wait in the backlog"},
+    {"--proxy-protocol", &option_text::proxy, "",
+     "[=on|off] every connection starts with a PROXY protocol header (v1 or v2) from a\n"
+     "trusted load balancer: the client it names is the one logged and limited by\n"
+     "--max-connections-per-client; a connection without a valid header is closed", true, true},
     {"--max-connections-per-client", &option_text::per_client, "N",
      "connections served at once from one source address; more are refused with an\n"
      "ERR line (0: no limit)"},
@@ -154,6 +167,10 @@ void declare_options(CLI::App& app, option_text& t)
 {
     app.add_option(port_spec.name, t.port, port_spec.help)->type_name(port_spec.type);
     for (auto const& o : options) {
+        if (o.flag) {
+            app.add_flag(std::string(o.name) + "{on}", t.*o.field, o.help);
+            continue;
+        }
         auto* opt = app.add_option(o.name, t.*o.field, o.help)->type_name(o.type);
         if (o.shows_default) opt->capture_default_str();
     }
@@ -277,6 +294,7 @@ config convert(option_text const& t)
     cfg.threads = t.threads == "auto" ? auto_pool_threads(cfg.io_threads) : parse_count(t.threads, "--threads", 1, 1024);
     cfg.max_inflight = parse_count(t.max_inflight, "--max-inflight", 1, 1 << 20);
     cfg.max_connections = parse_count(t.max_conn, "--max-connections", 1, 10'000'000);
+    cfg.proxy_protocol = with_option_name("--proxy-protocol", [&] { return parse_on_off(t.proxy); });
     cfg.max_per_client = parse_count(t.per_client, "--max-connections-per-client", 0, 10'000'000);
     convert_sizes(t, cfg);
     convert_tls(t, cfg);

@@ -34,6 +34,7 @@ bool write_state_file(config const& cfg, std::uint16_t port)
     s.proto = cfg.proto;
     s.hash = cfg.hash;
     s.tls = cfg.tls.enabled();
+    s.proxy_protocol = cfg.proxy_protocol;
     s.pid = static_cast<long>(::getpid());
     auto const temporary = cfg.state_file + ".tmp";
     {

@@ -87,6 +87,9 @@ std::string metrics::render(protocol proto, algorithm alg) const
     family("hash_server_connections_rejected_total", "counter",
            "Connections refused at once: over --max-connections-per-client.");
     fmt::format_to(it, "hash_server_connections_rejected_total {}\n", load(connections_rejected));
+    family("hash_server_proxy_header_errors_total", "counter",
+           "Connections closed without a valid PROXY protocol header (--proxy-protocol).");
+    fmt::format_to(it, "hash_server_proxy_header_errors_total {}\n", load(proxy_header_errors));
     family("hash_server_accept_errors_total", "counter",
            "Accepts that failed (descriptors exhausted, ...) and were retried after a back-off.");
     fmt::format_to(it, "hash_server_accept_errors_total {}\n", load(accept_errors));

@@ -68,6 +68,7 @@ struct metrics {
     counter connections_accepted{0};
     counter connections_rejected{0}; // refused: over --max-connections-per-client
     counter accept_errors{0};        // accept failed (descriptors exhausted, ...) and was retried
+    counter proxy_header_errors{0};  // --proxy-protocol: closed for want of a valid header
     gauge connections_active{0};
     std::array<counter, static_cast<std::size_t>(outcome::count_)> requests{};
     counter bytes_hashed{0};

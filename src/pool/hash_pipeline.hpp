@@ -189,7 +189,8 @@ public:
 
     /// Hashes the first `n` bytes of the current buffer: inline when small
     /// and nothing is in flight (the order must hold), otherwise on the pool.
-    boost::asio::awaitable<void> submit(std::size_t n)
+    /// `last`: the upload ends with these bytes.
+    boost::asio::awaitable<void> submit(std::size_t n, bool last)
     {
         stats_.bytes_hashed.fetch_add(n, std::memory_order_relaxed);
         bool const first = submitted_++ == 0;
@@ -204,10 +205,9 @@ public:
         stats_.pool_jobs_queued.fetch_add(1, std::memory_order_relaxed);
         ++in_flight_;
         ++shared_->unfinished;
-        // A first chunk shorter than its buffer is the whole upload (the
-        // reads stopped at its end): a request a client waits for, like a
-        // oneshot request's.
-        bool const whole = first && (!shared_->first_is_chunk || n < shared_->cache->size());
+        // A first chunk that is also the last is the whole upload: a request
+        // a client waits for, like a oneshot request's.
+        bool const whole = first && last;
         kinds_[current_] = whole ? job_kind::request : job_kind::chunk;
         // The feeder owns `shared_`: if the session ends first (a reset, a
         // timeout), the chunks in flight still hash into live memory.

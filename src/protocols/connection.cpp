@@ -40,12 +40,13 @@ asio::awaitable<connection::result> connection::read_some(asio::mutable_buffer b
     co_return result{noticed(ec), n};
 }
 
-asio::awaitable<connection::result> connection::fill(asio::mutable_buffer b, std::size_t filled)
+asio::awaitable<connection::result> connection::fill(asio::mutable_buffer b, std::size_t filled, std::size_t enough)
 {
     while (filled < b.size()) {
         auto [ec, n] = co_await read_some(asio::buffer(static_cast<char*>(b.data()) + filled, b.size() - filled));
         filled += n;
         if (ec) co_return result{ec, filled};
+        if (filled >= enough && io.nothing_waiting()) break;
     }
     co_return result{error_code{}, filled};
 }
@@ -124,7 +125,8 @@ connection::clock::time_point connection::hashing_ended() const noexcept
 std::string connection::peer_name() const
 {
     auto ep = io.peer();
-    return ep ? ep->address().to_string() + ":" + std::to_string(ep->port()) : "connection";
+    auto own = ep ? ep->address().to_string() + ":" + std::to_string(ep->port()) : "connection";
+    return ctl_.proxied ? ctl_.client + " (via " + own + ")" : own;
 }
 
 } // namespace hashsrv

@@ -58,8 +58,10 @@ public:
     boost::asio::awaitable<result> read_some(boost::asio::mutable_buffer b, bool refresh = true);
     /// Reads into `b`, whose first `filled` bytes are already read, until it
     /// is full or the stream ends: the bytes in `b` and the error (eof) that
-    /// ended it early, if any.
-    boost::asio::awaitable<result> fill(boost::asio::mutable_buffer b, std::size_t filled);
+    /// ended it early, if any. Once `enough` bytes are in, it also ends when
+    /// nothing more is waiting to be read.
+    boost::asio::awaitable<result> fill(boost::asio::mutable_buffer b, std::size_t filled,
+                                        std::size_t enough = static_cast<std::size_t>(-1));
 
     // ---- replying -------------------------------------------------------
 
@@ -81,6 +83,8 @@ public:
     /// Nothing is in progress: a shutdown may close the connection now.
     void between_requests() noexcept { ctl_.idle = true; }
     bool stopping() const noexcept { return ctx.stopping->load(); }
+    /// The server's handle on this session.
+    session_control& control() noexcept { return ctl_; }
     /// Whether a request has begun since the accept.
     bool heard() const noexcept { return ctl_.heard; }
     /// Nothing in progress ended: a client that closed between requests, or

@@ -6,6 +6,7 @@
 #include "observe/log.hpp"
 #include "protocols/connection.hpp"
 #include "protocols/protocols.hpp"
+#include "protocols/proxy_admission.hpp"
 #include "transport/plain_transport.hpp"
 #include "protocols/tls_handshake.hpp"
 #include "transport/tls_transport.hpp"
@@ -72,6 +73,7 @@ asio::awaitable<void> run_tls_session(int descriptor, std::shared_ptr<session_co
     tls_transport io(descriptor, ctl->strand, ctx.protocol, std::move(ctx.tls), ctx.cfg->idle_timeout, ctl->deadline);
     connection conn(io, *ctl, ctx);
     try {
+        if (ctx.admission && !co_await admit_proxied(conn, descriptor, false)) co_return;
         if (co_await tls_handshake(conn, io)) co_await serve_deferring(conn);
     } catch (std::exception const& e) {
         log::warn("{}: session failed: {}", conn.peer_name(), e.what());
@@ -79,13 +81,17 @@ asio::awaitable<void> run_tls_session(int descriptor, std::shared_ptr<session_co
 }
 
 // The plain path keeps its loop inline: no frame beside the session's own
-// for an idle connection.
+// for an idle connection. Without a PROXY header to read, its frame has no
+// room for that step either.
+template <bool Proxied>
 asio::awaitable<void> run_plain_session(int descriptor, std::shared_ptr<session_control> ctl, session_context ctx)
 {
     plain_transport io(descriptor, ctl->strand, ctx.protocol, ctx.cfg->idle_timeout, ctl->deadline);
     connection conn(io, *ctl, ctx);
     auto const serve = protocol_for(ctx.cfg->proto);
     try {
+        if constexpr (Proxied)
+            if (!co_await admit_proxied(conn, descriptor, true)) co_return;
         co_await serve(conn);
         while (conn.take_deferral()) {
             if (auto ec = co_await conn.wait_for_first_byte()) {
@@ -108,7 +114,8 @@ asio::awaitable<void> run_plain_session(int descriptor, std::shared_ptr<session_
 asio::awaitable<void> run_session(int descriptor, std::shared_ptr<session_control> ctl, session_context ctx)
 {
     if (ctx.tls) return run_tls_session(descriptor, std::move(ctl), std::move(ctx));
-    return run_plain_session(descriptor, std::move(ctl), std::move(ctx));
+    if (ctx.admission) return run_plain_session<true>(descriptor, std::move(ctl), std::move(ctx));
+    return run_plain_session<false>(descriptor, std::move(ctl), std::move(ctx));
 }
 
 } // namespace hashsrv

@@ -16,6 +16,8 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
+#include <string_view>
 
 namespace hashsrv {
 
@@ -35,6 +37,10 @@ struct session_control : std::enable_shared_from_this<session_control> {
     connection* conn = nullptr;    // the session's connection, while it has one
     bool idle = true;              // no request in progress
     bool heard = false;            // a request has begun since the accept
+    bool proxied = false;          // `client` came from a PROXY header
+    /// The client's address, when the server counts its connections
+    /// (--max-connections-per-client) or a PROXY header named it.
+    std::string client;
 
     /// The sweep found `deadline` passed: ends the session if it is still
     /// silent (a hash in progress or a client taking its replies is not).
@@ -48,6 +54,23 @@ struct session_control : std::enable_shared_from_this<session_control> {
     void force_close();
 };
 
+/// With --proxy-protocol the server learns a session's client only once the
+/// session has read its header: the session asks then.
+class client_admission {
+public:
+    client_admission() = default;
+    virtual ~client_admission() = default;
+    client_admission(client_admission const&) = delete;
+    client_admission& operator=(client_admission const&) = delete;
+
+    /// Whether `client` may hold one more connection; if so, it becomes
+    /// `ctl`'s client. On the session's strand.
+    virtual bool admit(session_control& ctl, boost::asio::ip::address const& client) = 0;
+};
+
+/// What a client over --max-connections-per-client is told.
+inline constexpr std::string_view too_many_from_client = "ERR too many connections from your address\n";
+
 /// What a session needs from the server; the server outlives every session.
 struct session_context {
     session_settings const* cfg;
@@ -58,6 +81,7 @@ struct session_context {
     std::atomic<bool> const* stopping;
     /// Set: the port speaks TLS, with this context (the one current at the accept).
     std::shared_ptr<boost::asio::ssl::context> tls = nullptr;
+    client_admission* admission = nullptr; // with --proxy-protocol
 };
 
 /// Serves the accepted, non-blocking `descriptor` and closes it.

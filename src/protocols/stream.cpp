@@ -33,6 +33,19 @@ std::size_t room(framing::stream_limit const& limit, std::size_t size)
     return left >= size ? size : static_cast<std::size_t>(left) + 1;
 }
 
+/// A paced upload is hashed as it arrives: once a slice's worth is read and
+/// nothing more is waiting, what is in hand goes to the pool, in place of a
+/// whole chunk later. A 16 MiB chunk filled at a client's pace and then hashed
+/// in one burst holds a core for ~20 ms, and whatever the kernel preempts for
+/// it (a pool thread, the I/O thread) makes the small requests wait, however
+/// finely the pool slices. Only where the pieces hop and are sliced: inline
+/// hashing and jobs run to completion keep whole chunks.
+std::size_t piece_size(session_settings const& cfg)
+{
+    if (cfg.pool_slice == 0 || cfg.pool_slice < cfg.inline_below) return static_cast<std::size_t>(-1);
+    return cfg.pool_slice;
+}
+
 struct first_chunk {
     error_code ec; // eof: the upload ended within it
     std::size_t size = 0;
@@ -63,7 +76,8 @@ asio::awaitable<first_chunk> read_first_chunk(connection& conn, framing::stream_
     std::memcpy(chunk.get(), c.buffer.get(), c.size);
     c.buffer = std::move(chunk);
     c.is_chunk_buffer = true;
-    std::tie(c.ec, c.size) = co_await conn.fill({c.buffer.get(), room(limit, cfg.chunk_size)}, c.size);
+    std::tie(c.ec, c.size) =
+        co_await conn.fill({c.buffer.get(), room(limit, cfg.chunk_size)}, c.size, piece_size(cfg));
     if (c.ec && c.ec != asio::error::eof) conn.ctx.chunks->give(std::move(c.buffer));
     co_return c;
 }
@@ -82,17 +96,18 @@ asio::awaitable<void> serve_stream(connection& conn)
     hash_pipeline pipe(co_await asio::this_coro::executor, conn.ctx.pool, cfg.hash, cfg.inline_below, conn.ctx.chunks,
                        depth, cfg.pool_slice, std::move(first.buffer), first.is_chunk_buffer);
     connection::watch_pipeline watch(conn, pipe);
+    auto const piece = piece_size(cfg);
     while (n > 0) { // a full chunk, or the last one (ec: the end of the upload)
         if (!limit.add(n))
             co_return co_await conn.refuse(outcome::too_big, "stream longer than --max-stream-bytes (" +
                                                                  std::to_string(limit.max()) + " bytes)");
         {
             connection::busy_scope waiting_for_a_slot(conn); // not the client's silence either
-            co_await pipe.submit(n);
+            co_await pipe.submit(n, ec == asio::error::eof);
         }
         if (ec) break;
         auto next = co_await pipe.next_buffer();
-        std::tie(ec, n) = co_await conn.fill(asio::buffer(next, room(limit, next.size())), 0);
+        std::tie(ec, n) = co_await conn.fill(asio::buffer(next, room(limit, next.size())), 0, piece);
         if (ec && ec != asio::error::eof) break; // cut off: the rest is not hashed
     }
     if (ec != asio::error::eof) co_return conn.abandon(ec); // chunks still in flight finish on their own

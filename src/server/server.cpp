@@ -146,18 +146,30 @@ asio::awaitable<void> server::accept_loop()
     }
 }
 
+namespace {
+
+/// One key per client address: an IPv4 client seen through an IPv6 socket
+/// counts as itself.
+std::string client_key(asio::ip::address const& a)
+{
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+    return a.to_string();
+}
+
+} // namespace
+
 void server::spawn_session(int fd)
 {
-    auto client = cfg_.max_per_client > 0 ? client_address(fd) : std::string{};
     auto ctl = std::make_shared<session_control>(asio::make_strand(ioc_));
+    // Behind a load balancer the client is known once its PROXY header is read (admit).
+    if (cfg_.max_per_client > 0 && !cfg_.proxy_protocol) {
+        auto ep = descriptor_io::peer(fd);
+        ctl->client = ep ? client_key(ep->address()) : "?";
+        if (!hold_slot(ctl->client)) return refuse(fd, ctl->client);
+    }
     std::uint64_t id = 0;
     {
         std::lock_guard lock(mutex_);
-        if (!client.empty()) {
-            auto& held = per_client_[client];
-            if (held >= cfg_.max_per_client) return refuse(fd, client);
-            ++held;
-        }
         id = next_id_++;
         sessions_.emplace(id, ctl);
         active_.fetch_add(1);
@@ -165,8 +177,8 @@ void server::spawn_session(int fd)
     stats_.connections_accepted.fetch_add(1, std::memory_order_relaxed);
     stats_.connections_active.fetch_add(1, std::memory_order_relaxed);
     session_context ctx{&cfg_, protocol_, hash_pool{pool_.get_executor(), &pool_slots_, &stats_}, chunks_, &stats_, &stopping_,
-                        tls_};
-    asio::co_spawn(ctl->strand, run_session(fd, ctl, ctx), [this, id, client](std::exception_ptr e) {
+                        tls_, cfg_.proxy_protocol ? this : nullptr};
+    asio::co_spawn(ctl->strand, run_session(fd, ctl, ctx), [this, id](std::exception_ptr e) {
         if (e) {
             try {
                 std::rethrow_exception(e);
@@ -174,17 +186,34 @@ void server::spawn_session(int fd)
                 log::error("session ended by an exception: {}", ex.what());
             }
         }
-        session_ended(id, client);
+        session_ended(id);
     });
 }
 
-std::string server::client_address(int fd)
+bool server::admit(session_control& ctl, asio::ip::address const& client)
 {
-    auto ep = descriptor_io::peer(fd);
-    if (!ep) return "?";
-    auto a = ep->address();
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string(); // one key per client
-    return a.to_string();
+    auto key = client_key(client);
+    if (cfg_.max_per_client > 0 && !hold_slot(key)) {
+        stats_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+        log::debug("{}: refused: {} connections from it already (--max-connections-per-client)", key,
+                   cfg_.max_per_client);
+        return false;
+    }
+    ctl.proxied = true;
+    ctl.client = std::move(key);
+    return true;
+}
+
+bool server::hold_slot(std::string const& client)
+{
+    std::lock_guard lock(mutex_);
+    auto& held = per_client_[client];
+    if (held >= cfg_.max_per_client) {
+        if (held == 0) per_client_.erase(client);
+        return false;
+    }
+    ++held;
+    return true;
 }
 
 void server::refuse(int fd, std::string const& client)
@@ -192,21 +221,22 @@ void server::refuse(int fd, std::string const& client)
     stats_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
     log::debug("{}: refused: {} connections from it already (--max-connections-per-client)", client,
                cfg_.max_per_client);
-    static constexpr std::string_view notice = "ERR too many connections from your address\n";
-    descriptor_io::try_send(fd, asio::buffer(notice));
+    descriptor_io::try_send(fd, asio::buffer(too_many_from_client));
     ::close(fd);
 }
 
-void server::session_ended(std::uint64_t id, std::string const& client)
+void server::session_ended(std::uint64_t id)
 {
     std::size_t was = 0;
     {
         std::lock_guard lock(mutex_);
-        sessions_.erase(id);
-        if (!client.empty()) {
-            auto it = per_client_.find(client);
-            if (it != per_client_.end() && --it->second == 0) per_client_.erase(it);
+        auto it = sessions_.find(id);
+        // Its client, if it holds one of the client's slots (the session has ended: no race).
+        if (it != sessions_.end() && cfg_.max_per_client > 0 && !it->second->client.empty()) {
+            auto held = per_client_.find(it->second->client);
+            if (held != per_client_.end() && --held->second == 0) per_client_.erase(held);
         }
+        if (it != sessions_.end()) sessions_.erase(it);
         was = active_.fetch_sub(1);
     }
     stats_.connections_active.fetch_sub(1, std::memory_order_relaxed);

@@ -27,7 +27,7 @@ namespace hashsrv {
 
 struct metrics;
 
-class server {
+class server final : client_admission {
 public:
     /// Binds and listens at once; throws listen_error if it cannot.
     server(boost::asio::io_context& ioc, boost::asio::thread_pool& pool, server_settings const& cfg, metrics& stats);
@@ -67,9 +67,11 @@ private:
     void begin_shutdown();
     void reload_tls();
     void spawn_session(int fd);
-    static std::string client_address(int fd);
+    bool admit(session_control& ctl, boost::asio::ip::address const& client) override;
+    /// Takes one of `client`'s connections under --max-connections-per-client.
+    bool hold_slot(std::string const& client);
     void refuse(int fd, std::string const& client);
-    void session_ended(std::uint64_t id, std::string const& client);
+    void session_ended(std::uint64_t id);
     void force_close_all();
 
     boost::asio::io_context& ioc_;

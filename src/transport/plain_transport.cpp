@@ -134,4 +134,6 @@ void plain_transport::close() noexcept
     else ::close(fd_);
 }
 
+bool plain_transport::nothing_waiting() noexcept { return descriptor_io::unread(fd_) == 0; }
+
 } // namespace hashsrv

@@ -41,6 +41,7 @@ public:
     void shutdown() noexcept override;
     bool reply_taken() noexcept override;
     std::optional<boost::asio::ip::tcp::endpoint> peer() const override;
+    bool nothing_waiting() noexcept override;
 
 private:
     using socket = with_tuple<boost::asio::ip::tcp::socket>;

@@ -153,4 +153,6 @@ void tls_transport::close() noexcept
     stream_.next_layer().close(ignored);
 }
 
+bool tls_transport::nothing_waiting() noexcept { return ::SSL_pending(stream_.native_handle()) == 0 && descriptor_io::unread(fd_) == 0; }
+
 } // namespace hashsrv

@@ -42,6 +42,7 @@ public:
     void shutdown() noexcept override;
     bool reply_taken() noexcept override;
     std::optional<boost::asio::ip::tcp::endpoint> peer() const override;
+    bool nothing_waiting() noexcept override;
 
 private:
     boost::asio::awaitable<error_code> handshake_steps();

@@ -66,6 +66,8 @@ public:
     /// kernel wakes a writer only once much of its send buffer is free.
     virtual bool reply_taken() noexcept = 0;
     virtual std::optional<boost::asio::ip::tcp::endpoint> peer() const = 0;
+    /// Whether nothing more has arrived to read right now.
+    virtual bool nothing_waiting() noexcept = 0;
 
     /// Activity: the idle deadline moves to now + the idle timeout.
     void touch() noexcept

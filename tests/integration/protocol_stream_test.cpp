@@ -2,6 +2,7 @@
 // --protocol stream: every byte up to the client's half-close is hashed, and
 // the reply is one digest line. Digests are checked against references
 // computed in the test (tests/support/reference.hpp), not through hashsrv.
+#include "http.hpp"
 #include "payload.hpp"
 #include "process.hpp"
 #include "reference.hpp"
@@ -16,6 +17,8 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 using namespace test_support;
 
@@ -232,4 +235,29 @@ TEST(StreamProtocol, FarOverTheLimitEndsOnlyThatConnection)
     }
     EXPECT_EQ(request(srv.port(), "test data 123\n"), "daf63590896c6e23\n");
     EXPECT_TRUE(srv.running());
+}
+
+// A paced upload is hashed as it arrives: with a 16 MiB chunk, 2 MiB sent in
+// eight pauses goes to the pool in several pieces (each at least a
+// --pool-slice), not in one job once the client ends; with --pool-slice 0
+// (jobs run to completion) the chunk stays whole. The digest is the same.
+TEST(StreamProtocol, APacedUploadIsHashedAsItArrives)
+{
+    auto hops_for = [](std::vector<std::string> args) {
+        args.insert(args.end(), {"--protocol", "stream", "--chunk-size", "16M", "--metrics-port", "0"});
+        server_process srv(args);
+        auto const mport = metrics_port(srv);
+        auto fd = connect_to(srv.port());
+        EXPECT_TRUE(fd);
+        auto data = byte_source(5).bytes(2U << 20);
+        for (std::size_t at = 0; at < data.size(); at += 256 * 1024) {
+            EXPECT_TRUE(send_all(fd.get(), std::string_view(data).substr(at, 256 * 1024)));
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        shutdown_write(fd.get());
+        EXPECT_EQ(read_until_eof(fd.get(), 60s).data, reference_digest("fnv1a", data));
+        return sample(scrape(mport), "hash_server_hops_total");
+    };
+    EXPECT_GE(hops_for({}), 2) << "a paced upload waited to fill its whole chunk";
+    EXPECT_EQ(hops_for({"--pool-slice", "0"}), 1) << "jobs run to completion were cut into pieces";
 }

@@ -54,6 +54,20 @@ fi
 kill "$server_pid"; wait "$server_pid" || true
 note "--check over TLS: served; a --tls-ca that did not sign the server's certificate fails it"
 
+# Behind a balancer (--proxy-protocol): the check sends a LOCAL header first,
+# over TCP and ahead of the TLS handshake; a client without one is not served.
+for mode in plain tls; do
+  tls_args=()
+  [ "$mode" = plain ] || tls_args=(--tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" --tls-min-version 1.3)
+  start_server "$tmp" "proxy-$mode" --proxy-protocol "${tls_args[@]}" --protocol stream --state-file "$tmp/proxy.state"
+  grep -q '^proxy_protocol=on$' "$tmp/proxy.state" || fail "proxy_protocol: $(cat "$tmp/proxy.state")"
+  check "$tmp/proxy.state" || fail "--check with --proxy-protocol ($mode): $(cat "$tmp/check.err")"
+  sed 's/^proxy_protocol=.*/proxy_protocol=off/' "$tmp/proxy.state" >"$tmp/noproxy.state"
+  if check "$tmp/noproxy.state"; then fail "served without a PROXY header ($mode)"; fi
+  kill "$server_pid"; wait "$server_pid" || true
+done
+note "--check with --proxy-protocol sends a LOCAL header (plain and TLS); without one it fails"
+
 # A state file that cannot be written: exit 1 before serving, a clear message.
 set +e
 out=$("$HASH_SERVER" --state-file /nonexistent/dir/state 0 2>&1); code=$?

@@ -136,6 +136,10 @@ inline bool proxy_may_become(std::string_view bytes, std::string_view prefix)
 
 } // namespace detail
 
+/// A v2 LOCAL header: "this connection is the balancer's own" (a health
+/// check); the server serves it as coming from its peer.
+inline constexpr std::string_view proxy_v2_local{"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00", 16};
+
 /// The PROXY header at the front of `bytes` (everything received so far):
 /// complete (with its size and the client), invalid, or incomplete (read more
 /// and call again with all of it).
