@@ -82,14 +82,22 @@ replicas() {
 }
 replica_count() { replicas "$@" | wc -l; }
 
-# replica_requests CONTAINER: the replica's successful requests, read from its
-# metrics port inside its own network namespace (the overlay is not routed
-# to the host).
-replica_requests() {
+# replica_metrics CONTAINER: the replica's /metrics, read inside its own
+# network namespace (the overlay is not routed to the host).
+replica_metrics() {
   local pid
-  pid=$(docker inspect -f '{{.State.Pid}}' "$1" 2>/dev/null) || { echo 0; return; }
-  nsenter -t "$pid" -n curl -sf --max-time 3 http://127.0.0.1:8180/metrics 2>/dev/null |
+  pid=$(docker inspect -f '{{.State.Pid}}' "$1" 2>/dev/null) || return 0
+  nsenter -t "$pid" -n curl -sf --max-time 3 http://127.0.0.1:8180/metrics 2>/dev/null || true
+}
+# replica_requests CONTAINER: the replica's successful requests.
+replica_requests() {
+  replica_metrics "$1" |
     awk '$1 ~ /^hash_server_requests_total\{/ && $1 ~ /outcome="ok"/ { s += $2 } END { printf "%d\n", s }'
+}
+# proxy_header_errors CONTAINER: connections the replica closed for a missing
+# or bad PROXY header.
+proxy_header_errors() {
+  replica_metrics "$1" | awk '$1 == "hash_server_proxy_header_errors_total" { print $2 }'
 }
 
 # counts [CONTAINERS...]: "container requests" lines, the running replicas by default.
@@ -182,6 +190,11 @@ check_spread() {
     awk -v min=$((n / 4)) '$3 - $2 < min { bad = 1 } END { exit bad }' ||
     fail "spread: $n requests did not reach every replica (each should see about half): $spread"
   note "$n requests through HAProxy ($(load_field spread seconds) s), per replica: $spread"
+  local c
+  for c in $(replicas); do
+    [ "$(proxy_header_errors "$c")" = 0 ] || fail "replica ${c:0:12}: PROXY header errors: $(proxy_header_errors "$c")"
+  done
+  note "every connection from HAProxy began with a valid PROXY header (no replica counted an error)"
 }
 
 check_scale() {
