@@ -297,6 +297,10 @@ compose_ready() {
 check_compose() {
   lb_port=$(free_port) && prom_port=$(free_port) || fail "no free port"
   export HASH_PORT=$lb_port HASH_PROMETHEUS_PORT=$prom_port
+  # Debian's docker.io has no Compose plugin; where one is installed, it must read the file too.
+  if "$docker_bin" compose version >/dev/null 2>&1; then
+    "$docker_bin" compose -f "$SOURCE_DIR/docker/compose.yaml" config -q || fail "docker compose (the plugin) rejects compose.yaml"
+  fi
   compose up -d --no-build >"$tmp/compose-up.log" 2>&1 || { cat "$tmp/compose-up.log"; fail "docker-compose up failed"; }
   wait_until 90 compose_ready || fail "compose: 3 healthy replicas behind HAProxy not within 90 s"
   check_vectors compose "$lb_port"
