@@ -23,7 +23,11 @@ start_swarm_dockerd() {
   # Swarm's tasks pull their image first, from Docker Hub for these names;
   # the images are local, and no registry is to be asked.
   export DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1
-  start_dockerd --bridge="$bridge" --iptables=false --ip-masq=false \
+  # No iptables rules and no forwarding: the host's firewall and sysctls stay
+  # as they are. The host reaches containers on its own bridges, published
+  # ports go through docker-proxy, and containers reach each other on their
+  # networks; nothing needs to leave the machine.
+  start_dockerd --bridge="$bridge" --iptables=false --ip-masq=false --ip-forward=false \
     --default-address-pool base=10.213.0.0/16,size=24
   local swarm_port
   swarm_port=$(free_port) || fail "no free port"
