@@ -54,7 +54,7 @@ build_image_cached hash_server:test docker/Dockerfile
 step build
 # The build context is small: .dockerignore keeps build directories out.
 context=$(sed -n 's/^Sending build context to Docker daemon *//p' "$tmp/build-hash_server_test.log" 2>/dev/null | tail -1 || true)
-note "image built (context: ${context:-?})"
+note "image ready (build context: ${context:-none, loaded from the cache})"
 
 [ "$(docker inspect -f '{{.Config.User}}' hash_server:test)" = hash ] || fail "the image does not run as user hash"
 docker inspect -f '{{json .Config.ExposedPorts}}' hash_server:test | grep -q '"8080/tcp"' || fail "8080 not exposed"
