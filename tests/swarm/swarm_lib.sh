@@ -34,17 +34,18 @@ start_swarm_dockerd() {
   docker swarm init --advertise-addr "127.0.0.1:$swarm_port" --listen-addr "127.0.0.1:$swarm_port" \
     --default-addr-pool 10.212.0.0/16 >"$tmp/swarm-init.log" 2>&1 ||
     { cat "$tmp/swarm-init.log"; fail "docker swarm init failed"; }
-  note "single-node swarm up (bridge $bridge, managers on 127.0.0.1:$swarm_port)"
+  note "single-node swarm up (bridge $bridge, manager on 127.0.0.1:$swarm_port)"
 }
 
+# stop_swarm_dockerd: also after a failed start (the bridges go in any case).
 stop_swarm_dockerd() {
-  [ -n "$dockerd_pid" ] || return 0
-  local nets
-  nets=$(docker network ls -q --no-trunc --filter driver=bridge 2>/dev/null || true)
-  docker swarm leave --force >/dev/null 2>&1 || true
-  docker network rm docker_gwbridge >/dev/null 2>&1 || true
-  stop_dockerd
-  local id
+  local nets="" id
+  if [ -n "$dockerd_pid" ]; then
+    nets=$(docker network ls -q --no-trunc --filter driver=bridge 2>/dev/null || true)
+    docker swarm leave --force >/dev/null 2>&1 || true
+    docker network rm docker_gwbridge >/dev/null 2>&1 || true
+    stop_dockerd
+  fi
   for id in $nets; do ip link del "br-${id:0:12}" 2>/dev/null || true; done
   [ -z "$made_gwbridge" ] || ip link del docker_gwbridge 2>/dev/null || true
   [ -z "$bridge" ] || ip link del "$bridge" 2>/dev/null || true
