@@ -182,8 +182,9 @@ expect_no_failure() {
 
 # ---- the checks ----------------------------------------------------------------
 check_spread() {
-  local n=$1 before after
+  local n=$1 before after spread
   before=$(counts)
+  [ "$(wc -l <<<"$before")" -eq 2 ] || fail "spread: want 2 replicas, found: $before"
   start_load spread --count "$n" --rate 0 --threads 8
   wait "$load_pid" 2>/dev/null || true
   load_pid=""
