@@ -89,8 +89,9 @@ std::map<std::string, std::string> read_config_file(std::string const& path)
         if (!item.parents.empty() || item.name == "--") throw file_error(path, "sections are not used: options only");
         if (item.inputs.empty() || item.inputs == std::vector<std::string>{""})
             throw file_error(path, item.name + ": empty value");
+        // CLI11 merges a key given twice into one item with two inputs.
         if (item.inputs.size() != 1) throw file_error(path, item.name + ": expected one value (given twice, or a list)");
-        if (!values.emplace(item.name, item.inputs.front()).second) throw file_error(path, item.name + ": given twice");
+        values.emplace(item.name, item.inputs.front());
     }
     return values;
 }

@@ -189,7 +189,6 @@ using origins = std::map<std::string, std::string>;
 origins fill_unset(CLI::App const& app, option_text& t, environment const& env)
 {
     auto path = app.count("--config") > 0 ? t.config_file : environment_value(env, "HASH_SERVER_CONFIG");
-    if (app.count("--config") > 0 && path.empty()) throw std::invalid_argument("--config: empty value");
     std::map<std::string, std::string> file;
     if (!path.empty()) file = read_config_file(path);
     origins from;
@@ -237,7 +236,7 @@ std::optional<early_exit> check_words(CLI::App const& app)
     if (!words.empty()) return early_exit{1, "hash_server: unexpected argument(s):" + words + "\n" + usage};
     // Given but empty ('' from a script's unset variable) is an error, not "not set".
     for (char const* name : {"--bind", "--metrics-port", "--metrics-bind", "--state-file", "--tls-cert", "--tls-key",
-                             "--tls-client-ca"})
+                             "--tls-client-ca", "--config"})
         if (app.count(name) > 0 && app.get_option(name)->as<std::string>().empty())
             return early_exit{1, std::string("hash_server: ") + name + ": empty value\n" + usage};
     return std::nullopt;

@@ -98,6 +98,29 @@ bool take_sockets(config& cfg)
     return true;
 }
 
+/// The service manager and the health check learn when the drain starts.
+/// Scrapes go on during the drain; once it is over, the endpoint's acceptor
+/// and connections and the status timer are all that could keep ioc.run() going.
+void follow_the_drain(server& srv, metrics_endpoint* web, service_notifier& notifier)
+{
+    srv.on_draining([web, &notifier] {
+        notifier.stopping();
+        if (web) web->set_draining(); // GET /healthz: 503 from now on
+    });
+    srv.on_stopped([web, &notifier] {
+        notifier.stop();
+        if (web) web->stop();
+    });
+}
+
+void log_serving(config const& cfg)
+{
+    log::info("serving protocol {} with {} on {} hash threads (--pool-policy {}){}{}", to_string(cfg.proto),
+              to_string(cfg.hash), cfg.threads, to_string(cfg.pool_sched),
+              cfg.tls.enabled() ? cfg.tls.min_tls13 ? " over TLS 1.3" : " over TLS 1.2 and 1.3" : "",
+              cfg.proxy_protocol ? ", behind a balancer (PROXY protocol)" : "");
+}
+
 } // namespace
 
 int run(config const& given)
@@ -135,20 +158,9 @@ int run(config const& given)
         srv->use_tls(std::move(tls));
         stats.tls = true;
     }
-    srv->on_draining([&] {
-        notifier.stopping();
-        if (web) web->set_draining(); // GET /healthz: 503 from now on
-    });
-    // Scrapes go on during the drain; once it is over, the endpoint's acceptor
-    // and connections and the status timer are all that could keep ioc.run() going.
-    srv->on_stopped([&] {
-        notifier.stop();
-        if (web) web->stop();
-    });
+    follow_the_drain(*srv, web.get(), notifier);
     if (web) web->start();
-    log::info("serving protocol {} with {} on {} hash threads (--pool-policy {}){}", to_string(cfg.proto),
-              to_string(cfg.hash), cfg.threads, to_string(cfg.pool_sched),
-              cfg.tls.enabled() ? cfg.tls.min_tls13 ? " over TLS 1.3" : " over TLS 1.2 and 1.3" : "");
+    log_serving(cfg);
     srv->start();
     io_work.reset();
     // Last, once start-up has logged all it logs and every thread runs: to a

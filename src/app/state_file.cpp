@@ -3,6 +3,8 @@
 
 #include <hashsrv/server_state.hpp>
 
+#include <boost/asio/ip/address.hpp>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,12 +17,15 @@ namespace hashsrv {
 
 namespace {
 
-/// An address of ours that a local client can connect to.
+/// An address of ours that a local client can connect to: loopback when
+/// the server listens on every address (however the wildcard was written).
 std::string local_address(std::string const& bind)
 {
-    if (bind.empty() || bind == "0.0.0.0") return "127.0.0.1";
-    if (bind == "::") return "::1";
-    return bind;
+    if (bind.empty()) return "127.0.0.1";
+    boost::system::error_code ec;
+    auto a = boost::asio::ip::make_address(bind, ec);
+    if (ec || !a.is_unspecified()) return bind;
+    return a.is_v4() ? "127.0.0.1" : "::1";
 }
 
 } // namespace

@@ -15,7 +15,7 @@ using asio::ip::tcp;
 
 plain_transport::plain_transport(int fd, asio::any_io_executor ex, tcp protocol, std::chrono::milliseconds idle_timeout,
                                  idle_deadline& deadline)
-    : transport(idle_timeout, deadline), fd_(fd), ex_(std::move(ex)), protocol_(protocol)
+    : transport(fd, idle_timeout, deadline), ex_(std::move(ex)), protocol_(protocol)
 {
 }
 
@@ -23,7 +23,7 @@ plain_transport::~plain_transport() { close(); }
 
 plain_transport::result plain_transport::try_read(asio::mutable_buffer b)
 {
-    auto [ec, n] = descriptor_io::try_receive(fd_, asio::buffer(b, max_read));
+    auto [ec, n] = descriptor_io::try_receive(fd(), asio::buffer(b, max_read));
     if (descriptor_io::would_block(ec)) return {asio::error::would_block, 0};
     touch();
     return {ec, n};
@@ -45,7 +45,7 @@ asio::awaitable<plain_transport::result> plain_transport::read_some(asio::mutabl
     b = asio::buffer(b, max_read);
     if (refresh) touch();
     if (!sock_ && !std::exchange(tried_second_read_, true)) {
-        auto r = descriptor_io::try_receive(fd_, b);
+        auto r = descriptor_io::try_receive(fd(), b);
         if (!descriptor_io::would_block(std::get<0>(r))) {
             if (refresh) touch();
             co_return r;
@@ -62,7 +62,7 @@ asio::awaitable<plain_transport::error_code> plain_transport::write(std::string_
     touch();
     // Most replies fit the socket's send buffer: a non-blocking send takes
     // them without a round trip through the I/O loop.
-    auto [ec, sent] = descriptor_io::try_send(fd_, asio::buffer(data));
+    auto [ec, sent] = descriptor_io::try_send(fd(), asio::buffer(data));
     if (descriptor_io::would_block(ec)) ec = {};
     if (!ec) progress(data, sent);
     // The rest piece by piece rather than with one async_write: every piece
@@ -79,7 +79,7 @@ asio::awaitable<plain_transport::error_code> plain_transport::write(std::string_
 
 void plain_transport::send_notice(std::string_view line) noexcept
 {
-    if (!torn_) descriptor_io::try_send(fd_, asio::buffer(line));
+    if (!torn_) descriptor_io::try_send(fd(), asio::buffer(line));
 }
 
 void plain_transport::cancel() noexcept
@@ -90,27 +90,16 @@ void plain_transport::cancel() noexcept
 
 void plain_transport::shutdown() noexcept
 {
-    ::shutdown(fd_, SHUT_RDWR);
+    ::shutdown(fd(), SHUT_RDWR);
     cancel();
 }
-
-bool plain_transport::reply_taken() noexcept
-{
-    if (!writing_) return false;
-    auto now = descriptor_io::unacknowledged(fd_);
-    bool taken = now < in_flight_;
-    in_flight_ = now;
-    return taken;
-}
-
-std::optional<tcp::endpoint> plain_transport::peer() const { return descriptor_io::peer(fd_); }
 
 // An epoll_ctl ADD, which fails only when the kernel is out of memory.
 plain_transport::error_code plain_transport::hand_to_asio()
 {
     if (sock_) return {};
     error_code ec;
-    sock_.emplace(ex_).assign(protocol_, fd_, ec);
+    sock_.emplace(ex_).assign(protocol_, fd(), ec);
     if (ec) sock_.reset(); // the descriptor stays ours to close
     return ec;
 }
@@ -118,22 +107,21 @@ plain_transport::error_code plain_transport::hand_to_asio()
 // A write done at once (the usual case) costs no system call here.
 void plain_transport::progress(std::string_view data, std::size_t sent)
 {
-    writing_ = sent < data.size();
-    torn_ = writing_ && sent > 0 && data[sent - 1] != '\n';
-    if (!writing_) return;
-    if (sent > 0) touch();
-    in_flight_ = descriptor_io::unacknowledged(fd_);
+    bool const waits = sent < data.size();
+    torn_ = waits && sent > 0 && data[sent - 1] != '\n';
+    if (waits && sent > 0) touch();
+    set_writing(waits);
 }
 
 // Unread bytes would turn the FIN into a reset (descriptor_io::discard_unread).
 void plain_transport::close() noexcept
 {
-    descriptor_io::discard_unread(fd_);
+    descriptor_io::discard_unread(fd());
     error_code ignored;
     if (sock_) sock_->close(ignored); // Asio's, since the connection waited on it
-    else ::close(fd_);
+    else ::close(fd());
 }
 
-bool plain_transport::nothing_waiting() noexcept { return descriptor_io::unread(fd_) == 0; }
+bool plain_transport::nothing_waiting() noexcept { return descriptor_io::unread(fd()) == 0; }
 
 } // namespace hashsrv

@@ -39,8 +39,6 @@ public:
     void send_notice(std::string_view line) noexcept override;
     void cancel() noexcept override;
     void shutdown() noexcept override;
-    bool reply_taken() noexcept override;
-    std::optional<boost::asio::ip::tcp::endpoint> peer() const override;
     bool nothing_waiting() noexcept override;
 
 private:
@@ -50,14 +48,11 @@ private:
     void progress(std::string_view data, std::size_t sent);
     void close() noexcept;
 
-    int fd_;
     boost::asio::any_io_executor ex_;
     boost::asio::ip::tcp protocol_;
     std::optional<socket> sock_; // once handed to Asio
     bool tried_second_read_ = false;
     bool torn_ = false;         // the socket took part of a reply line, not the rest
-    bool writing_ = false;      // a write waits for room in the socket
-    std::size_t in_flight_ = 0; // bytes the socket held at the last look
 };
 
 } // namespace hashsrv

@@ -19,11 +19,11 @@ using asio::ip::tcp;
 
 tls_transport::tls_transport(int fd, asio::any_io_executor ex, tcp protocol, std::shared_ptr<ssl::context> ctx,
                              std::chrono::milliseconds idle_timeout, idle_deadline& deadline)
-    : transport(idle_timeout, deadline), ctx_(std::move(ctx)), stream_(tcp::socket(ex), *ctx_), fd_(fd)
+    : transport(fd, idle_timeout, deadline), ctx_(std::move(ctx)), stream_(tcp::socket(ex), *ctx_)
 {
     // A handshake always waits for the client: the socket joins the I/O loop
     // at once. Non-blocking for our own calls: try_read must never wait.
-    stream_.next_layer().assign(protocol, fd_, assign_error_);
+    stream_.next_layer().assign(protocol, fd, assign_error_);
     if (!assign_error_) stream_.next_layer().non_blocking(true, assign_error_);
 }
 
@@ -81,15 +81,14 @@ asio::awaitable<tls_transport::error_code> tls_transport::write(std::string_view
     touch();
     error_code ec;
     std::size_t sent = 0;
-    writing_ = true;
-    in_flight_ = descriptor_io::unacknowledged(fd_);
+    set_writing(true);
     while (!ec && sent < data.size()) {
         auto [wec, n] = co_await stream_.async_write_some(asio::buffer(data.substr(sent)), use_tuple);
         ec = wec;
         sent += n;
         progress(data, sent);
     }
-    writing_ = false;
+    set_writing(false);
     touch();
     co_return ec;
 }
@@ -98,14 +97,14 @@ void tls_transport::progress(std::string_view data, std::size_t sent)
 {
     torn_ = sent < data.size() && sent > 0 && data[sent - 1] != '\n';
     if (sent > 0) touch();
-    in_flight_ = descriptor_io::unacknowledged(fd_);
+    look_at_socket();
 }
 
 // Best effort, and only between writes: a synchronous write that the socket
 // cannot take whole is lost, which is acceptable for a connection we close.
 void tls_transport::send_notice(std::string_view line) noexcept
 {
-    if (!secured_ || writing_ || torn_ || closed_) return;
+    if (!secured_ || writing() || torn_ || closed_) return;
     error_code ignored;
     stream_.write_some(asio::buffer(line), ignored);
 }
@@ -115,7 +114,7 @@ void tls_transport::send_notice(std::string_view line) noexcept
 // the next step finds it closed. Whoever cancels a handshake ends the connection.
 void tls_transport::cancel() noexcept
 {
-    if (!secured_) ::shutdown(fd_, SHUT_RDWR);
+    if (!secured_) ::shutdown(fd(), SHUT_RDWR);
     error_code ignored;
     stream_.next_layer().cancel(ignored);
 }
@@ -123,36 +122,28 @@ void tls_transport::cancel() noexcept
 void tls_transport::shutdown() noexcept
 {
     closed_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
+    ::shutdown(fd(), SHUT_RDWR);
     cancel();
 }
-
-bool tls_transport::reply_taken() noexcept
-{
-    if (!writing_) return false;
-    auto now = descriptor_io::unacknowledged(fd_);
-    bool taken = now < in_flight_;
-    in_flight_ = now;
-    return taken;
-}
-
-std::optional<tcp::endpoint> tls_transport::peer() const { return descriptor_io::peer(fd_); }
 
 // A close_notify first, so that the client can tell our end from a cut
 // (best effort: the socket is non-blocking); then as the plain transport.
 void tls_transport::close() noexcept
 {
     if (assign_error_) {
-        if (!stream_.next_layer().is_open()) ::close(fd_);
+        if (!stream_.next_layer().is_open()) ::close(fd());
         else stream_.next_layer().close(assign_error_);
         return;
     }
     error_code ignored;
     if (secured_ && !closed_) stream_.shutdown(ignored);
-    descriptor_io::discard_unread(fd_);
+    descriptor_io::discard_unread(fd());
     stream_.next_layer().close(ignored);
 }
 
-bool tls_transport::nothing_waiting() noexcept { return ::SSL_pending(stream_.native_handle()) == 0 && descriptor_io::unread(fd_) == 0; }
+bool tls_transport::nothing_waiting() noexcept
+{
+    return ::SSL_pending(stream_.native_handle()) == 0 && descriptor_io::unread(fd()) == 0;
+}
 
 } // namespace hashsrv

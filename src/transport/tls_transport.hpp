@@ -40,8 +40,6 @@ public:
     void send_notice(std::string_view line) noexcept override;
     void cancel() noexcept override;
     void shutdown() noexcept override;
-    bool reply_taken() noexcept override;
-    std::optional<boost::asio::ip::tcp::endpoint> peer() const override;
     bool nothing_waiting() noexcept override;
 
 private:
@@ -51,13 +49,10 @@ private:
 
     std::shared_ptr<boost::asio::ssl::context> ctx_;
     boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream_;
-    int fd_;
     error_code assign_error_;   // the socket could not be registered with the I/O loop
     bool secured_ = false;      // the handshake is done
     bool torn_ = false;         // the client has part of a reply line, not the rest
-    bool writing_ = false;      // a write waits for room in the socket
     bool closed_ = false;       // shut down: no close_notify, no drain
-    std::size_t in_flight_ = 0; // bytes the socket held at the last look
 };
 
 } // namespace hashsrv

@@ -32,11 +32,12 @@ public:
     /// millisecond or more; 256 KiB is ~50-100 us of copying.
     static constexpr std::size_t max_read = 256 * 1024;
 
+    /// `fd`: the connection's descriptor, which the subclass owns and closes.
     /// Activity moves `deadline` to now + `idle_timeout`; whoever watches it
     /// (the server's sweep) ends the waits of a connection silent too long
     /// with cancel(): no timer per connection, nor per wait.
-    transport(std::chrono::milliseconds idle_timeout, idle_deadline& deadline) noexcept
-        : idle_timeout_(idle_timeout), deadline_(deadline)
+    transport(int fd, std::chrono::milliseconds idle_timeout, idle_deadline& deadline) noexcept
+        : idle_timeout_(idle_timeout), deadline_(deadline), fd_(fd)
     {
         touch();
     }
@@ -64,8 +65,8 @@ public:
     /// Whether a write waits and the client has taken some of what the socket
     /// held since the last look: a slow reader is not silent although the
     /// kernel wakes a writer only once much of its send buffer is free.
-    virtual bool reply_taken() noexcept = 0;
-    virtual std::optional<boost::asio::ip::tcp::endpoint> peer() const = 0;
+    bool reply_taken() noexcept;
+    std::optional<boost::asio::ip::tcp::endpoint> peer() const;
     /// Whether nothing more has arrived to read right now.
     virtual bool nothing_waiting() noexcept = 0;
 
@@ -78,9 +79,21 @@ public:
     void extend_deadline(clock::time_point t) noexcept { deadline_.extend(t); }
     std::chrono::milliseconds idle_timeout() const noexcept { return idle_timeout_; }
 
+protected:
+    int fd() const noexcept { return fd_; }
+    bool writing() const noexcept { return writing_; }
+    /// Whether a write waits for room in the socket; while one does, what
+    /// the socket holds is looked at for reply_taken().
+    void set_writing(bool waits) noexcept;
+    /// Takes a fresh look at what the socket holds (a write made progress).
+    void look_at_socket() noexcept;
+
 private:
     std::chrono::milliseconds idle_timeout_;
     idle_deadline& deadline_;
+    int fd_;
+    bool writing_ = false;      // a write waits for room in the socket
+    std::size_t in_flight_ = 0; // bytes the socket held at the last look
 };
 
 } // namespace hashsrv
