@@ -41,7 +41,8 @@ ensure_base_tarball
 step base_tarball
 
 # ---- dockerd -----------------------------------------------------------------
-start_dockerd --iptables=false --ip-masq=false --bridge=none
+# --ip-forward=false: dockerd would otherwise turn on the host's net.ipv4.ip_forward.
+start_dockerd --iptables=false --ip-masq=false --ip-forward=false --bridge=none
 step dockerd
 
 docker import "$base_tar" debian:bookworm-slim >/dev/null
