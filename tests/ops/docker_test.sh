@@ -15,6 +15,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
+source "$here/docker_lib.sh"
 : "${HASH_SERVER:?}" "${HASH_CLIENT:?}" "${SOURCE_DIR:?}" "${CACHE_DIR:?}"
 t_start=$SECONDS
 declare -A took
@@ -22,40 +23,8 @@ step() { took[$1]=$((SECONDS - step_start)); step_start=$SECONDS; }
 step_start=$SECONDS
 
 # ---- tools -------------------------------------------------------------------
-if ! command -v dockerd >/dev/null; then
-  if apt-cache policy docker.io 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-    fail "dockerd not found, but docker.io is installable: run scripts/install-deps.sh ops"
-  fi
-  echo "SKIP: docker cannot be installed on this machine (no docker.io package in apt's sources)"
-  exit 77
-fi
-command -v mmdebstrap >/dev/null || fail "mmdebstrap not found: run scripts/install-deps.sh ops"
-[ "$(id -u)" -eq 0 ] || fail "dockerd needs root (run the test suite as root, or with sudo)"
-# Debian's client, matching its dockerd (another `docker` earlier in PATH may
-# expect a newer API or BuildKit).
-docker_bin=/usr/bin/docker
-[ -x "$docker_bin" ] || docker_bin=$(command -v docker) || fail "no docker client (docker.io)"
-
-tmp=$(mktemp -d /tmp/hash_server_docker.XXXXXX)
-export DOCKER_HOST="unix://$tmp/docker.sock" DOCKER_CONFIG="$tmp/config" DOCKER_BUILDKIT=0
-docker() { timeout 900 "$docker_bin" "$@"; }
-dockerd_pid=""
-
-stop_dockerd() {
-  [ -n "$dockerd_pid" ] || return 0
-  kill "$dockerd_pid" 2>/dev/null || true
-  local i
-  for i in $(seq 200); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$dockerd_pid" 2>/dev/null || true
-  wait "$dockerd_pid" 2>/dev/null || true
-  dockerd_pid=""
-  # dockerd leaves its network namespace mounted; then anything else of ours.
-  umount "$tmp/exec/netns/default" 2>/dev/null || true
-  local m
-  for m in $(awk -v t="$tmp/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r); do
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-  done
-}
+docker_require_tools
+docker_use_tmp hash_server_docker
 cleanup() {
   local rc=$?
   if [ -n "$dockerd_pid" ]; then
@@ -63,68 +32,17 @@ cleanup() {
     docker rm -f hs_main hs_stream >/dev/null 2>&1 || true
   fi
   stop_dockerd
-  if awk -v t="$tmp/" 'index($2, t) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
-    echo "WARNING: mounts left under $tmp; not removing it" >&2
-  else
-    rm -rf "$tmp"
-  fi
+  remove_docker_tmp
 }
 trap cleanup EXIT
 
 # ---- the base image tarball (cached) ----------------------------------------
-# The Debian mirror apt uses here: the image must use it too (it may be the only one reachable).
-debian_mirror() {
-  local f uri
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    # deb822: the URIs of a stanza whose Suites include bookworm itself.
-    uri=$(awk 'BEGIN { RS = ""; FS = "\n" }
-      { u = ""; s = ""; for (i = 1; i <= NF; i++) {
-          if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); split($i, a, /[ \t]+/); u = a[1] }
-          if ($i ~ /^Suites:/) s = " " $i " " }
-        if (u != "" && s ~ / bookworm /) { print u; exit } }' "$f")
-    [ -n "$uri" ] && { echo "$uri"; return 0; }
-  done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] || continue
-    uri=$(awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) while ($i !~ /\]$/) i++; if ($2 ~ /^\[/) i++;
-                if ($(i + 1) == "bookworm") { print $i; exit } }' "$f")
-    [ -n "$uri" ] && { echo "$uri"; return 0; }
-  done
-  return 1
-}
-mkdir -p "$CACHE_DIR"
-base_tar="$CACHE_DIR/bookworm-apt.tar"
-if [ ! -f "$base_tar" ] || [ ! -s "$base_tar" ]; then
-  rm -rf "$base_tar" "$base_tar.part"
-  mirror=$(debian_mirror) || fail "no Debian bookworm mirror in /etc/apt/sources.list*"
-  note "mmdebstrap --variant=apt bookworm from $mirror (cached in $base_tar)"
-  # --format: mmdebstrap guesses the format from the name, and "*.part" would be a directory.
-  mmdebstrap --quiet --format=tar --variant=apt bookworm "$base_tar.part" "$mirror" >"$tmp/mmdebstrap.log" 2>&1 ||
-    { tail -20 "$tmp/mmdebstrap.log"; fail "mmdebstrap failed"; }
-  mv "$base_tar.part" "$base_tar"
-fi
+ensure_base_tarball
 step base_tarball
 
 # ---- dockerd -----------------------------------------------------------------
-start_dockerd() {
-  local driver=$1
-  rm -rf "$tmp/data" "$tmp/exec"
-  mkdir -p "$tmp/data" "$tmp/exec"
-  dockerd --data-root "$tmp/data" --exec-root "$tmp/exec" -H "$DOCKER_HOST" --pidfile "$tmp/docker.pid" \
-    --storage-driver="$driver" --iptables=false --ip-masq=false --bridge=none >"$tmp/dockerd.log" 2>&1 &
-  dockerd_pid=$!
-  dockerd_up_or_dead() { "$docker_bin" version >/dev/null 2>&1 || ! kill -0 "$dockerd_pid" 2>/dev/null; }
-  wait_until 60 dockerd_up_or_dead && kill -0 "$dockerd_pid" 2>/dev/null && "$docker_bin" version >/dev/null 2>&1
-}
-storage=overlay2
-if ! start_dockerd overlay2; then
-  note "dockerd with overlay2 failed ($(grep -m1 -i 'error' "$tmp/dockerd.log" || true)); trying vfs"
-  stop_dockerd
-  storage=vfs
-  start_dockerd vfs || { tail -20 "$tmp/dockerd.log"; fail "dockerd did not start"; }
-fi
-note "dockerd $("$docker_bin" version -f '{{.Server.Version}}') up (pid $dockerd_pid, $storage)"
+# --ip-forward=false: dockerd would otherwise turn on the host's net.ipv4.ip_forward.
+start_dockerd --iptables=false --ip-masq=false --ip-forward=false --bridge=none
 step dockerd
 
 docker import "$base_tar" debian:bookworm-slim >/dev/null
@@ -132,12 +50,12 @@ step import
 
 # ---- build ---------------------------------------------------------------------
 note "docker build (hash_server image)"
-docker build --network host -t hash_server:test -f "$SOURCE_DIR/docker/Dockerfile" "$SOURCE_DIR" \
-  >"$tmp/build.log" 2>&1 || { tail -40 "$tmp/build.log"; fail "docker build failed"; }
+# Saved in $CACHE_DIR for the swarm test (and loaded from there while its inputs are unchanged).
+build_image_cached hash_server:test docker/Dockerfile
 step build
 # The build context is small: .dockerignore keeps build directories out.
-context=$(sed -n 's/^Sending build context to Docker daemon *//p' "$tmp/build.log" | tail -1)
-note "image built (context: ${context:-?})"
+context=$(sed -n 's/^Sending build context to Docker daemon *//p' "$tmp/build-hash_server_test.log" 2>/dev/null | tail -1 || true)
+note "image ready (build context: ${context:-none, loaded from the cache})"
 
 [ "$(docker inspect -f '{{.Config.User}}' hash_server:test)" = hash ] || fail "the image does not run as user hash"
 docker inspect -f '{{json .Config.ExposedPorts}}' hash_server:test | grep -q '"8080/tcp"' || fail "8080 not exposed"
@@ -213,12 +131,12 @@ docker build --network host -t hash_haproxy:test -f "$SOURCE_DIR/docker/haproxy.
 docker run --rm --network host --add-host hash1:127.0.0.1 --add-host hash2:127.0.0.1 --add-host hash3:127.0.0.1 \
   hash_haproxy:test -c >"$tmp/haproxy-check.log" 2>&1 || { cat "$tmp/haproxy-check.log"; fail "haproxy -c in the image"; }
 note "haproxy image built; docker/haproxy.cfg valid inside it"
-# compose.yaml: checked against Compose's schema (running it needs bridge
-# networks, which this dockerd has not).
+# compose.yaml: checked against Compose's schema here (this dockerd has no
+# bridge network); tests/swarm/ runs it.
 command -v docker-compose >/dev/null || fail "docker-compose not found: run scripts/install-deps.sh ops"
 (cd "$SOURCE_DIR/docker" && timeout 60 docker-compose -f compose.yaml config -q) || fail "docker-compose rejects docker/compose.yaml"
-[ "$(cd "$SOURCE_DIR/docker" && timeout 60 docker-compose -f compose.yaml config --services | sort | tr '\n' ' ')" = "haproxy hash1 hash2 hash3 " ] ||
-  fail "compose.yaml: want services haproxy hash1 hash2 hash3"
+[ "$(cd "$SOURCE_DIR/docker" && timeout 60 docker-compose -f compose.yaml config --services | sort | tr '\n' ' ')" = "hash lb prometheus " ] ||
+  fail "compose.yaml: want services hash lb prometheus"
 step haproxy_image
 
 docker rm hs_main hs_stream >/dev/null
