@@ -27,33 +27,46 @@ cat "$tmp/cert.pem" "$tmp/key.pem" >"$tmp/hash.pem"
 # start_front PROTOCOL: two replicas of PROTOCOL and HAProxy in front of them;
 # sets $front (HAProxy's TLS port) and $replica (the first replica's port).
 start_front() {
-  local proto=$1 i sock="$tmp/$1.sock" ports=()
+  local proto=$1 i sock="$tmp/$1.sock" ports=() attempt
   for i in 1 2; do
     # lines: the replicas' idle timeout ends each s_client session after its replies.
     start_server "$tmp" "${proto}$i" --protocol "$proto" --idle-timeout 1
     pids+=("$server_pid") ports+=("$server_port")
   done
   replica=${ports[0]}
+  up_or_dead() { [ "$(stats "$sock" | awk -F, '$1 == "hash_servers" && $18 == "UP"' | wc -l)" = 2 ] || ! kill -0 "$haproxy_pid" 2>/dev/null; }
+  # A front port taken between free_port and haproxy's bind: another port.
+  for attempt in 1 2 3; do
+    configure_front "$proto" "$sock" "${ports[@]}"
+    haproxy -db -f "$tmp/$proto.cfg" >"$tmp/$proto.haproxy.log" 2>&1 &
+    haproxy_pid=$!
+    pids+=("$haproxy_pid")
+    wait_until 30 up_or_dead && kill -0 "$haproxy_pid" 2>/dev/null && return 0
+    note "$proto: haproxy attempt $attempt: $(tail -3 "$tmp/$proto.haproxy.log"); $(stats "$sock" | cut -d, -f1,2,18,37 | tr '\n' ' ')"
+    kill "$haproxy_pid" 2>/dev/null || true
+    wait "$haproxy_pid" 2>/dev/null || true
+  done
+  fail "$proto: the replicas never came UP behind haproxy"
+}
+stats() { echo "show stat" | timeout 5 nc -U "$1" 2>/dev/null || true; }
+
+# configure_front PROTOCOL SOCKET PORT1 PORT2: $tmp/PROTOCOL.cfg, the shipped
+# file with the test's addresses, certificate and a stats socket; sets $front.
+configure_front() {
+  local proto=$1 sock=$2 i
+  shift 2
   front=$(free_port) || fail "no free port"
   sed -e "s|^\(\s*bind\) :8443 ssl crt /etc/haproxy/tls/hash.pem\$|\1 127.0.0.1:$front ssl crt $tmp/hash.pem|" \
-      -e "s/^\(\s*server hash1\) hash1:8080/\1 127.0.0.1:${ports[0]}/" \
-      -e "s/^\(\s*server hash2\) hash2:8080/\1 127.0.0.1:${ports[1]}/" \
+      -e "s/^\(\s*server hash1\) hash1:8080/\1 127.0.0.1:$1/" \
+      -e "s/^\(\s*server hash2\) hash2:8080/\1 127.0.0.1:$2/" \
       -e "s|^global\$|global\n    stats socket $sock mode 600 level admin|" \
       "$SOURCE_DIR/docker/haproxy-tls.cfg" >"$tmp/$proto.cfg"
   grep -q "bind 127.0.0.1:$front ssl crt $tmp/hash.pem\$" "$tmp/$proto.cfg" ||
     fail "docker/haproxy-tls.cfg: no 'bind :8443 ssl crt /etc/haproxy/tls/hash.pem' line"
   for i in 1 2; do
-    grep -q "server hash$i 127.0.0.1:${ports[$((i - 1))]}\$" "$tmp/$proto.cfg" ||
-      fail "docker/haproxy-tls.cfg: no 'server hash$i hash$i:8080' line"
+    grep -q "server hash$i 127.0.0.1:${!i}\$" "$tmp/$proto.cfg" || fail "docker/haproxy-tls.cfg: no 'server hash$i hash$i:8080' line"
   done
   haproxy -c -q -f "$tmp/$proto.cfg" || fail "haproxy rejects the generated config"
-  haproxy -db -f "$tmp/$proto.cfg" >"$tmp/$proto.haproxy.log" 2>&1 &
-  pids+=($!)
-  both_up() {
-    [ "$(echo "show stat" | timeout 5 nc -U "$sock" 2>/dev/null |
-      awk -F, '$1 == "hash_servers" && $18 == "UP" { n++ } END { print n + 0 }')" = 2 ]
-  }
-  wait_until 30 both_up || fail "$proto: the replicas never came UP behind haproxy: $(tail -5 "$tmp/$proto.haproxy.log")"
 }
 
 # sclient VERSION INPUT: what s_client prints, HAProxy's certificate verified.
