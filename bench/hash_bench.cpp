@@ -4,10 +4,16 @@
 // non-blocking sockets and a small state machine per connection, so the
 // client costs a few syscalls per request and is not what the numbers measure.
 //
+// With --tls the same loop speaks TLS through OpenSSL's non-blocking calls on
+// the same descriptors (SSL_do_handshake, SSL_write, SSL_read), which report
+// "try again when readable/writable" as the sockets' EAGAIN does; the context
+// is set up by the code hash_client uses (client/tls_client.hpp).
+//
 // It checks every digest it gets back against one computed here with the
 // server's own hasher (include/hashsrv/hash/hasher.hpp), and records latency
 // in log-bucket histograms (histogram.hpp).
 #include "histogram.hpp"
+#include "tls_client.hpp"
 
 #include <hashsrv/hash/hasher.hpp>
 
@@ -16,6 +22,8 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -33,6 +41,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -52,8 +61,8 @@ enum class mode { oneshot, stream, lines, idle };
 enum kind : int { small = 0, bulk = 1 };
 constexpr char const* kind_name[] = {"small", "bulk"};
 
-enum error_kind : int { e_connect, e_io, e_mismatch, e_server_err, e_closed, e_timeout, error_kinds };
-constexpr char const* error_name[] = {"connect", "io", "mismatch", "server_err", "closed", "timeout"};
+enum error_kind : int { e_connect, e_io, e_mismatch, e_server_err, e_closed, e_timeout, e_handshake, error_kinds };
+constexpr char const* error_name[] = {"connect", "io", "mismatch", "server_err", "closed", "timeout", "handshake"};
 
 struct settings {
     std::string host = "127.0.0.1";
@@ -73,6 +82,8 @@ struct settings {
     bool verify = true;
     bool json = false;
     std::size_t connect_burst = 256; // idle mode: connects in flight at once
+    bool tls = false;
+    std::string tls_ca; // --tls-ca: verify the server (chain and --host); empty: no verification
 };
 
 // ---- what each connection sends and expects -------------------------------
@@ -215,6 +226,7 @@ struct shared_plan {
     clock::time_point start, stop, hard_stop;
     std::atomic<std::int64_t> requests_left{0}; // with --requests
     live progress;
+    std::unique_ptr<boost::asio::ssl::context> tls; // --tls: every connection's SSL comes from it
 };
 
 class loop;
@@ -223,6 +235,8 @@ struct conn {
     loop* owner = nullptr;
     kind k = small;
     int fd = -1;
+    SSL* ssl = nullptr;    // --tls
+    bool secured = false;  // --tls: the handshake is done
     enum state_t { closed, sending, receiving, holding } state = closed;
     clock::time_point started; // latency origin: connect, or the scheduled time when paced
     clock::time_point due;     // paced: when this connection's next request (line) is scheduled
@@ -261,8 +275,10 @@ public:
     }
     ~loop()
     {
-        for (auto& c : conns_)
+        for (auto& c : conns_) {
+            release_tls(c);
             if (c.fd >= 0) ::close(c.fd);
+        }
         ::close(ep_);
     }
 
@@ -414,6 +430,11 @@ private:
         if (c.fd < 0) return count_error(c, e_connect);
         int one = 1;
         ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (plan_.tls && !attach_tls(c)) {
+            ::close(c.fd);
+            c.fd = -1;
+            return count_error(c, e_handshake);
+        }
         c.started = clock::now();
         if (paced(c) && cfg_.proto != mode::lines) {
             // From the intended send time, so a late start counts against the
@@ -428,6 +449,7 @@ private:
         c.batch_begin = c.batch_end = 0;
         if (::connect(c.fd, reinterpret_cast<sockaddr const*>(&plan_.addr), plan_.addr_len) < 0 &&
             errno != EINPROGRESS) {
+            release_tls(c);
             ::close(c.fd);
             c.fd = -1;
             return count_error(c, e_connect);
@@ -480,14 +502,89 @@ private:
         std::fflush(stderr);
     }
 
+    // ---- TLS: OpenSSL's calls on the non-blocking descriptor ----------------
+    // Each WANT_READ or WANT_WRITE comes after the socket said EAGAIN, so the
+    // edge-triggered loop is woken for the retry as it is for a plain socket.
+
+    bool attach_tls(conn& c)
+    {
+        c.secured = false;
+        c.ssl = ::SSL_new(plan_.tls->native_handle());
+        if (!c.ssl) return false;
+        ::SSL_set_fd(c.ssl, c.fd);
+        ::SSL_set_connect_state(c.ssl);
+        ::SSL_set_tlsext_host_name(c.ssl, cfg_.host.c_str()); // SNI
+        if (!cfg_.tls_ca.empty()) ::SSL_set1_host(c.ssl, cfg_.host.c_str());
+        return true;
+    }
+
+    static void release_tls(conn& c)
+    {
+        if (c.ssl) ::SSL_free(c.ssl);
+        c.ssl = nullptr;
+    }
+
+    /// -1 with errno EAGAIN (wait for the socket's next edge) or another errno,
+    /// 0 for the server's end (close_notify, or a close without it: the reply
+    /// check tells whether anything was missing), as ::recv reports them.
+    static ssize_t tls_outcome(conn& c, int r)
+    {
+        int err = ::SSL_get_error(c.ssl, r);
+        int saved = errno;
+        ::ERR_clear_error(); // the thread's queue must be empty for the next SSL_get_error
+        if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) errno = EAGAIN;
+        else if (err == SSL_ERROR_ZERO_RETURN) return 0;
+        else errno = err == SSL_ERROR_SYSCALL && saved != 0 ? saved : EIO;
+        return -1;
+    }
+
+    static ssize_t send_some(conn& c, char const* data, std::size_t n)
+    {
+        if (!c.ssl) return ::send(c.fd, data, n, MSG_NOSIGNAL);
+        int r = ::SSL_write(c.ssl, data, static_cast<int>(std::min<std::size_t>(n, INT_MAX)));
+        return r > 0 ? r : tls_outcome(c, r);
+    }
+
+    static ssize_t recv_some(conn& c, char* buf, std::size_t n)
+    {
+        if (!c.ssl) return ::recv(c.fd, buf, n, 0);
+        int r = ::SSL_read(c.ssl, buf, static_cast<int>(std::min<std::size_t>(n, INT_MAX)));
+        return r > 0 ? r : tls_outcome(c, r);
+    }
+
+    /// False while the handshake waits for the socket, or when it failed (the
+    /// connection is then closed and counted).
+    bool handshake(conn& c)
+    {
+        int r = ::SSL_do_handshake(c.ssl);
+        if (r == 1) return c.secured = true;
+        if (tls_outcome(c, r) < 0 && errno == EAGAIN) return false;
+        fail(c, errno == ECONNREFUSED ? e_connect : e_handshake);
+        return false;
+    }
+
+    /// stream: the end of the upload, a half-close, or over TLS our
+    /// close_notify, after which the server still replies (TLS 1.3) and the
+    /// reply is read as usual. False: the socket must drain first.
+    static bool end_upload(conn& c)
+    {
+        if (!c.ssl) {
+            ::shutdown(c.fd, SHUT_WR);
+            return true;
+        }
+        int r = ::SSL_shutdown(c.ssl); // 0: sent, the server's still to come
+        return r >= 0 || tls_outcome(c, r) >= 0 || errno != EAGAIN;
+    }
+
     /// Moves a connection as far as its socket allows without blocking.
     void pump(conn& c)
     {
+        if (c.ssl && !c.secured && !handshake(c)) return;
         if (cfg_.proto == mode::lines) return pump_lines(c);
         body const& b = c.k == small ? plan_.small_body : plan_.bulk_body;
         while (c.state == conn::sending) {
             if (c.sent == b.size) {
-                if (cfg_.proto == mode::stream) ::shutdown(c.fd, SHUT_WR);
+                if (cfg_.proto == mode::stream && !end_upload(c)) return;
                 c.state = conn::receiving;
                 break;
             }
@@ -496,7 +593,7 @@ private:
             auto allowed = allowance(c, b.size - c.sent);
             if (allowed == 0) return; // woken by its timer
             len = static_cast<std::size_t>(std::min<std::uint64_t>(len, allowed));
-            auto n = ::send(c.fd, b.pattern.data() + off, len, MSG_NOSIGNAL);
+            auto n = send_some(c, b.pattern.data() + off, len);
             if (n < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK) return;
                 if (c.sent == 0 && (errno == ECONNREFUSED || errno == ETIMEDOUT || errno == EHOSTUNREACH))
@@ -511,7 +608,7 @@ private:
         }
         char buf[512];
         while (c.state == conn::receiving) {
-            auto n = ::recv(c.fd, buf, sizeof buf, 0);
+            auto n = recv_some(c, buf, sizeof buf);
             if (n < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK) return;
                 return fail(c, c.got.empty() ? e_io : e_server_err);
@@ -575,7 +672,7 @@ private:
         for (;;) {
             if (c.batch_begin == c.batch_end && !stopping_) top_up(c, depth);
             while (c.batch_begin < c.batch_end) {
-                auto n = ::send(c.fd, ls.text.data() + c.batch_begin, c.batch_end - c.batch_begin, MSG_NOSIGNAL);
+                auto n = send_some(c, ls.text.data() + c.batch_begin, c.batch_end - c.batch_begin);
                 if (n < 0) {
                     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
                     return fail(c, e_io);
@@ -595,7 +692,7 @@ private:
             bool got_replies = false;
             char buf[8192];
             for (;;) {
-                auto n = ::recv(c.fd, buf, sizeof buf, 0);
+                auto n = recv_some(c, buf, sizeof buf);
                 if (n < 0) {
                     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
                     return fail(c, e_io);
@@ -688,6 +785,7 @@ private:
 
     void close_conn(conn& c)
     {
+        release_tls(c);
         if (c.fd >= 0) ::close(c.fd); // also leaves the epoll set
         c.fd = -1;
         c.state = conn::closed;
@@ -799,11 +897,33 @@ void resolve(shared_plan& plan, settings const& cfg)
     ::freeaddrinfo(res);
 }
 
+/// --tls: one client context for every connection of every loop (OpenSSL's
+/// contexts are shared across threads; each connection has its own SSL).
+std::unique_ptr<boost::asio::ssl::context> make_tls_context(settings const& cfg)
+{
+    namespace ssl = boost::asio::ssl;
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+    if (auto why = configure_tls_client(*ctx, {cfg.tls_ca, {}, {}}, !cfg.tls_ca.empty()); !why.empty())
+        throw std::runtime_error("cannot use " + why);
+    auto* native = ctx->native_handle();
+    // stream ends its upload with close_notify: only TLS 1.3 lets the server reply after it.
+    if (cfg.proto == mode::stream) ::SSL_CTX_set_min_proto_version(native, TLS1_3_VERSION);
+    // SSL_write reports each record as it goes, as ::send reports bytes.
+    ::SSL_CTX_set_mode(native, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // A server that closes without close_notify after its reply: an end like
+    // TCP's, judged by the reply (complete or not) as over TCP.
+    ::SSL_CTX_set_options(native, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    // No resumption: every connection costs the server a full handshake.
+    ::SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
+    return ctx;
+}
+
 int run(settings const& cfg)
 {
     auto plan = std::make_unique<shared_plan>();
     plan->cfg = &cfg;
     resolve(*plan, cfg);
+    if (cfg.tls) plan->tls = make_tls_context(cfg);
     if (cfg.proto == mode::lines) plan->lines = make_lines(cfg.payload, cfg.hash, std::max<std::size_t>(cfg.depth, 64));
     else if (cfg.proto != mode::idle) plan->small_body = make_body(cfg.payload, cfg.hash);
     if (cfg.mix) plan->bulk_body = make_body(cfg.bulk_payload, cfg.hash);
@@ -922,6 +1042,11 @@ int main(int argc, char** argv)
     app.add_flag("--no-verify", no_verify, "accept any reply line (for bench/baseline_server)");
     app.add_option("--threads", cfg.threads, "client threads, each with its own epoll loop")->capture_default_str();
     app.add_flag("--json", cfg.json, "print the results as JSON instead of a table");
+    app.add_flag("--tls", cfg.tls,
+                 "talk TLS (a server with --tls-cert), a full handshake per connection, the server not verified;\n"
+                 "stream: TLS 1.3, the upload ends with our close_notify");
+    app.add_option("--tls-ca", cfg.tls_ca, "with --tls: verify the server against the CAs in this PEM file and --host")
+        ->type_name("FILE");
     try {
         app.parse(argc, argv);
         cfg.port = hashsrv::parse_port(port);
@@ -940,6 +1065,8 @@ int main(int argc, char** argv)
         if (cfg.mix && cfg.proto == mode::lines) throw std::invalid_argument("--mix needs oneshot or stream");
         if (!(cfg.rate >= 0)) throw std::invalid_argument("--rate must be >= 0");
         if (!(cfg.bulk_rate >= 0)) throw std::invalid_argument("--bulk-rate must be >= 0");
+        if (cfg.tls && cfg.proto == mode::idle) throw std::invalid_argument("--tls needs oneshot, stream or lines");
+        if (!cfg.tls && !cfg.tls_ca.empty()) throw std::invalid_argument("--tls-ca needs --tls");
         if (cfg.rate > 0 && (cfg.proto == mode::idle || cfg.connections == 0))
             throw std::invalid_argument("--rate needs small connections of oneshot, stream or lines");
     } catch (CLI::ParseError const& e) {

@@ -11,6 +11,8 @@
 // Sending and receiving are two coroutines running at once, so a lines
 // server's replies are read while the rest of the input is still being sent
 // (sending everything first could fill both socket buffers and hang).
+#include "tls_client.hpp"
+
 #include <hashsrv/framing/protocol.hpp>
 #include <hashsrv/framing/proxy_header.hpp>
 #include <hashsrv/hash/hasher.hpp>
@@ -264,16 +266,8 @@ asio::awaitable<void> download(Stream& sock, transfer_result& r)
 /// given, and what it checks is the handshake and the digest.
 std::string set_up_tls(client_config const& cfg, asio::ssl::context& ctx)
 {
-    error_code ec;
     bool const verify = !cfg.check || !cfg.tls_ca.empty();
-    ctx.set_verify_mode(verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
-    if (!cfg.tls_ca.empty()) ctx.load_verify_file(cfg.tls_ca, ec);
-    else if (verify) ctx.set_default_verify_paths(ec);
-    if (ec) return "--tls-ca " + cfg.tls_ca;
-    if (cfg.tls_cert.empty()) return {};
-    if (ctx.use_certificate_chain_file(cfg.tls_cert, ec); ec) return "--tls-cert " + cfg.tls_cert;
-    if (ctx.use_private_key_file(cfg.tls_key, asio::ssl::context::pem, ec); ec) return "--tls-key " + cfg.tls_key;
-    return {};
+    return hashsrv::configure_tls_client(ctx, {cfg.tls_ca, cfg.tls_cert, cfg.tls_key}, verify);
 }
 
 asio::awaitable<void> exchange(client_config const& cfg, input& in, transfer_result& r)

@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <string_view>
+
 namespace hashsrv {
 
 namespace asio = boost::asio;
@@ -29,12 +32,30 @@ tls_transport::tls_transport(int fd, asio::any_io_executor ex, tcp protocol, std
 
 tls_transport::~tls_transport() { close(); }
 
+namespace {
+
+// For comparison only (bench/run scenario 7), not a configuration:
+// HASHSRV_BENCH_HANDSHAKE_ON_IO_THREAD=1 runs the handshake's steps on the
+// session's strand, as a server without the hop would.
+bool handshake_on_io_thread()
+{
+    static bool const on_io = [] {
+        char const* v = std::getenv("HASHSRV_BENCH_HANDSHAKE_ON_IO_THREAD");
+        return v != nullptr && std::string_view(v) == "1";
+    }();
+    return on_io;
+}
+
+} // namespace
+
 // The hop without a pool slot: a handshake waits for the client between its
 // steps, and stalled handshakes holding slots would stop every hash.
 asio::awaitable<tls_transport::error_code> tls_transport::handshake(asio::thread_pool::executor_type pool)
 {
     if (assign_error_) co_return assign_error_;
-    auto ec = co_await run_on(pool, handshake_steps());
+    error_code ec;
+    if (handshake_on_io_thread()) ec = co_await handshake_steps();
+    else ec = co_await run_on(pool, handshake_steps());
     secured_ = !ec; // back on the session's strand, where send_notice reads it
     co_return ec;
 }

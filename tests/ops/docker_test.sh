@@ -9,6 +9,8 @@
 #  - both tutorial vectors against the container, `--protocol stream` too,
 #    the health status (a real request by hash_client), a non-root user,
 #    `docker stop` (SIGTERM to PID 1): exit code 0, long before the 10 s kill;
+#  - TLS with a certificate and key mounted into the container (`docker run
+#    -v`): the tutorial vector over TLS, and the container healthy;
 #  - the HAProxy image of docker/compose.yaml builds and accepts its config;
 #    compose.yaml passes docker-compose's schema check.
 # Exits 77 (skipped) only when docker cannot be installed on this machine at all.
@@ -29,7 +31,7 @@ cleanup() {
   local rc=$?
   if [ -n "$dockerd_pid" ]; then
     [ $rc -eq 0 ] || { echo "--- dockerd log (tail)"; tail -20 "$tmp/dockerd.log" 2>/dev/null || true; }
-    docker rm -f hs_main hs_stream >/dev/null 2>&1 || true
+    docker rm -f hs_main hs_stream hs_tls >/dev/null 2>&1 || true
   fi
   stop_dockerd
   remove_docker_tmp
@@ -100,6 +102,27 @@ docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}} {{end}}' hs_main | g
 note "both containers healthy (hash_client --check, from each server's state file)"
 step run_and_check
 
+# ---- TLS: a certificate and key mounted into the container ----------------------
+# The server runs as user hash (uid 10001): the mounted key must be readable by it.
+mkdir -p "$tmp/tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$tmp/tls/key.pem" -out "$tmp/tls/cert.pem" 2>/dev/null ||
+  fail "openssl req failed"
+chmod 755 "$tmp/tls" && chmod 644 "$tmp/tls/key.pem" "$tmp/tls/cert.pem"
+port3=$(free_port) || fail "no free port"
+docker run -d --name hs_tls --network host --health-interval 1s --health-start-period 1s \
+  -v "$tmp/tls:/etc/hash-server/tls:ro" hash_server:test "$port3" \
+  --tls-cert /etc/hash-server/tls/cert.pem --tls-key /etc/hash-server/tls/key.pem >/dev/null
+wait_until 30 banner hs_tls "$port3" || fail "tls: no banner: $(docker logs hs_tls 2>&1 | tail -5)"
+got=$(hash_request "$port3" $'hello world\n' --tls --tls-ca "$tmp/tls/cert.pem" --host localhost) || true
+[ "$got" = 782e1488cd5a68b7 ] || fail "tls: hello world over TLS from the container: got '$got'"
+got=$(hash_request "$port3" $'hello world\n' 2>/dev/null) || true # hash_client says why on stderr
+[ "$got" != 782e1488cd5a68b7 ] || fail "tls: the container answered plaintext on its TLS port"
+wait_until 60 healthy hs_tls || fail "hs_tls never healthy: $(docker inspect -f '{{json .State.Health}}' hs_tls)"
+docker stop hs_tls >/dev/null
+note "mounted certificate: hello world over TLS, plaintext refused, healthy (hash_client --check over TLS)"
+step tls
+
 # ---- docker stop: SIGTERM to PID 1 -------------------------------------------
 # An idle client is connected: the drain closes it, it must not hold the stop.
 (exec 3<>"/dev/tcp/127.0.0.1/$port"; sleep 15) &
@@ -139,9 +162,9 @@ command -v docker-compose >/dev/null || fail "docker-compose not found: run scri
   fail "compose.yaml: want services hash lb prometheus"
 step haproxy_image
 
-docker rm hs_main hs_stream >/dev/null
+docker rm hs_main hs_stream hs_tls >/dev/null
 stop_dockerd
 step teardown
 summary=""
-for s in base_tarball dockerd import build run_and_check stop haproxy_image teardown; do summary+="$s ${took[$s]}s, "; done
+for s in base_tarball dockerd import build run_and_check tls stop haproxy_image teardown; do summary+="$s ${took[$s]}s, "; done
 note "PASS in $((SECONDS - t_start)) s (${summary%, }); docker stop: $stop_ms ms"
