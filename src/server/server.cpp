@@ -165,7 +165,7 @@ void server::spawn_session(int fd)
     if (cfg_.max_per_client > 0 && !cfg_.proxy_protocol) {
         auto ep = descriptor_io::peer(fd);
         ctl->client = ep ? client_key(ep->address()) : "?";
-        if (!hold_slot(ctl->client)) return refuse(fd, ctl->client);
+        if (!hold_slot(ctl->client)) return refuse(fd);
     }
     std::uint64_t id = 0;
     {
@@ -193,12 +193,7 @@ void server::spawn_session(int fd)
 bool server::admit(session_control& ctl, asio::ip::address const& client)
 {
     auto key = client_key(client);
-    if (cfg_.max_per_client > 0 && !hold_slot(key)) {
-        stats_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-        log::debug("{}: refused: {} connections from it already (--max-connections-per-client)", key,
-                   cfg_.max_per_client);
-        return false;
-    }
+    if (cfg_.max_per_client > 0 && !hold_slot(key)) return false;
     ctl.proxied = true;
     ctl.client = std::move(key);
     return true;
@@ -206,21 +201,23 @@ bool server::admit(session_control& ctl, asio::ip::address const& client)
 
 bool server::hold_slot(std::string const& client)
 {
-    std::lock_guard lock(mutex_);
-    auto& held = per_client_[client];
-    if (held >= cfg_.max_per_client) {
+    {
+        std::lock_guard lock(mutex_);
+        auto& held = per_client_[client];
+        if (held < cfg_.max_per_client) {
+            ++held;
+            return true;
+        }
         if (held == 0) per_client_.erase(client);
-        return false;
     }
-    ++held;
-    return true;
-}
-
-void server::refuse(int fd, std::string const& client)
-{
     stats_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
     log::debug("{}: refused: {} connections from it already (--max-connections-per-client)", client,
                cfg_.max_per_client);
+    return false;
+}
+
+void server::refuse(int fd)
+{
     descriptor_io::try_send(fd, asio::buffer(too_many_from_client));
     ::close(fd);
 }

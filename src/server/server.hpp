@@ -68,9 +68,11 @@ private:
     void reload_tls();
     void spawn_session(int fd);
     bool admit(session_control& ctl, boost::asio::ip::address const& client) override;
-    /// Takes one of `client`'s connections under --max-connections-per-client.
+    /// Takes one of `client`'s connections under --max-connections-per-client;
+    /// counts and logs a refusal.
     bool hold_slot(std::string const& client);
-    void refuse(int fd, std::string const& client);
+    /// Tells a refused client why and closes its connection.
+    void refuse(int fd);
     void session_ended(std::uint64_t id);
     void force_close_all();
 
