@@ -43,11 +43,12 @@ inline std::tuple<error_code, int> try_accept(int listener)
 }
 
 /// One recv that never blocks: error::eof at the end of the stream,
-/// error::would_block when nothing has arrived.
-inline std::tuple<error_code, std::size_t> try_receive(int fd, boost::asio::mutable_buffer b)
+/// error::would_block when nothing has arrived. `flags` adds to MSG_DONTWAIT
+/// (MSG_PEEK: look, and leave the bytes in the socket).
+inline std::tuple<error_code, std::size_t> try_receive(int fd, boost::asio::mutable_buffer b, int flags = 0)
 {
     for (;;) {
-        auto n = ::recv(fd, b.data(), b.size(), MSG_DONTWAIT);
+        auto n = ::recv(fd, b.data(), b.size(), MSG_DONTWAIT | flags);
         if (n > 0) return {error_code{}, static_cast<std::size_t>(n)};
         if (n == 0) return {b.size() == 0 ? error_code{} : boost::asio::error::eof, 0};
         if (errno != EINTR) return {last_error(), 0};

@@ -15,17 +15,6 @@ using boost::system::error_code;
 
 namespace {
 
-/// What has arrived, looked at but left in the socket; error::would_block when nothing.
-std::tuple<error_code, std::size_t> peek(int fd, asio::mutable_buffer b)
-{
-    for (;;) {
-        auto n = ::recv(fd, b.data(), b.size(), MSG_PEEK | MSG_DONTWAIT);
-        if (n > 0) return {error_code{}, static_cast<std::size_t>(n)};
-        if (n == 0) return {asio::error::eof, 0};
-        if (errno != EINTR) return {descriptor_io::last_error(), 0};
-    }
-}
-
 /// Takes `n` bytes that a peek has shown to be there.
 error_code consume(int fd, char* to, std::size_t n)
 {
@@ -44,7 +33,7 @@ asio::awaitable<proxy_receipt> receive_proxy_header(int descriptor, transport& i
     std::array<char, framing::proxy_v2_max> buf;
     std::size_t have = 0;
     for (;;) {
-        auto [ec, n] = peek(descriptor, asio::buffer(buf.data() + have, buf.size() - have));
+        auto [ec, n] = descriptor_io::try_receive(descriptor, asio::buffer(buf.data() + have, buf.size() - have), MSG_PEEK);
         if (descriptor_io::would_block(ec)) {
             if (auto wec = co_await io.wait_readable()) co_return proxy_receipt{wec, {}};
             continue;
