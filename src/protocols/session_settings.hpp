@@ -21,7 +21,6 @@ struct session_settings {
     std::size_t max_line = 64 * 1024;
     std::uint64_t max_stream_bytes = std::numeric_limits<std::uint64_t>::max();
     std::chrono::milliseconds idle_timeout{30'000}; // zero: never
-    bool proxy_protocol = false; // every connection starts with a PROXY header
 };
 
 } // namespace hashsrv

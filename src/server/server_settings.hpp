@@ -20,6 +20,7 @@ struct server_settings : session_settings {
     std::size_t max_inflight = 64; // hash jobs queued or running on the pool
     std::size_t max_connections = 10000;
     std::size_t max_per_client = 0; // connections at once from one source address (0: no limit)
+    bool proxy_protocol = false;    // every connection starts with a PROXY header (a balancer's)
     std::chrono::milliseconds shutdown_timeout{10'000};
     // After SIGTERM, a connection silent since its accept gets this long to
     // start its request: a load balancer connects ahead of its client's bytes.
