@@ -46,7 +46,8 @@ asio::awaitable<connection::result> connection::fill(asio::mutable_buffer b, std
         auto [ec, n] = co_await read_some(asio::buffer(static_cast<char*>(b.data()) + filled, b.size() - filled));
         filled += n;
         if (ec) co_return result{ec, filled};
-        if (filled >= enough && io.nothing_waiting()) break;
+        // A full buffer ends the loop anyway: ask the socket only short of it.
+        if (filled >= enough && filled < b.size() && io.nothing_waiting()) break;
     }
     co_return result{error_code{}, filled};
 }
