@@ -66,6 +66,7 @@ constexpr char const* error_name[] = {"connect", "io", "mismatch", "server_err",
 
 struct settings {
     std::string host = "127.0.0.1";
+    std::string source; // --source: the local address to connect from; empty: the kernel's choice
     std::uint16_t port = 8080;
     mode proto = mode::oneshot;
     std::size_t connections = 32;
@@ -221,6 +222,8 @@ struct shared_plan {
     settings const* cfg;
     sockaddr_storage addr{};
     socklen_t addr_len = 0;
+    sockaddr_storage source{}; // --source, port 0
+    socklen_t source_len = 0;  // 0: no --source
     body small_body, bulk_body;
     line_set lines;
     clock::time_point start, stop, hard_stop;
@@ -422,6 +425,15 @@ private:
         }
     }
 
+    /// --source: the port is left to connect(), which needs only the whole
+    /// 4-tuple to be unique (a bind with port 0 would need the port unused).
+    bool bind_source(int fd)
+    {
+        int one = 1;
+        ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        return ::bind(fd, reinterpret_cast<sockaddr const*>(&plan_.source), plan_.source_len) == 0;
+    }
+
     void start(conn& c)
     {
         if (cfg_.proto != mode::idle && cfg_.proto != mode::lines && !take_request()) return;
@@ -430,6 +442,11 @@ private:
         if (c.fd < 0) return count_error(c, e_connect);
         int one = 1;
         ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (plan_.source_len && !bind_source(c.fd)) {
+            ::close(c.fd);
+            c.fd = -1;
+            return count_error(c, e_connect);
+        }
         if (plan_.tls && !attach_tls(c)) {
             ::close(c.fd);
             c.fd = -1;
@@ -895,6 +912,19 @@ void resolve(shared_plan& plan, settings const& cfg)
     std::memcpy(&plan.addr, res->ai_addr, res->ai_addrlen);
     plan.addr_len = res->ai_addrlen;
     ::freeaddrinfo(res);
+    if (cfg.source.empty()) return;
+    hints.ai_flags = AI_NUMERICHOST;
+    hints.ai_family = plan.addr.ss_family;
+    if (int rc = ::getaddrinfo(cfg.source.c_str(), "0", &hints, &res); rc != 0)
+        throw std::runtime_error("--source " + cfg.source + " is not a numeric address of --host's family: " + gai_strerror(rc));
+    std::memcpy(&plan.source, res->ai_addr, res->ai_addrlen);
+    plan.source_len = res->ai_addrlen;
+    ::freeaddrinfo(res);
+    int probe = ::socket(plan.source.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool usable = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr const*>(&plan.source), plan.source_len) == 0;
+    int why = errno;
+    if (probe >= 0) ::close(probe);
+    if (!usable) throw std::runtime_error("--source " + cfg.source + ": " + std::strerror(why));
 }
 
 /// --tls: one client context for every connection of every loop (OpenSSL's
@@ -1016,6 +1046,9 @@ int main(int argc, char** argv)
     std::string port = "8080", proto = "oneshot", duration, requests, hash = "fnv1a";
     app.set_version_flag("-V,--version", hashsrv::version_line("hash_bench"));
     app.add_option("--host", cfg.host, "server address")->capture_default_str();
+    app.add_option("--source", cfg.source,
+                   "connect from this local address (numeric; e.g. 127.0.0.2 so that held connections and "
+                   "probes search different port spaces)");
     app.add_option("--port", port, "server port")->capture_default_str();
     app.add_option("--protocol", proto, "oneshot | stream | lines | idle (open connections and hold them)")
         ->capture_default_str();
