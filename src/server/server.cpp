@@ -8,6 +8,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <csignal>
@@ -85,7 +86,8 @@ void server::reload_tls()
 // The idle timeout, for every connection at once: one timer for the server
 // instead of one per connection (or per wait), which would cost each idle
 // connection a timer and the coroutines that race it against the wait. A
-// connection expires between its deadline and one period later.
+// connection expires between its deadline and one period later (two, if the
+// table grew and rehashed in the middle of a walk).
 asio::awaitable<void> server::sweep_loop()
 {
     auto const period = std::clamp<std::chrono::milliseconds>(cfg_.idle_timeout / 8, std::chrono::milliseconds(1),
@@ -94,10 +96,23 @@ asio::awaitable<void> server::sweep_loop()
         sweep_.expires_after(period);
         if (auto [ec] = co_await sweep_.async_wait(); ec) co_return;
         auto const now = clock::now();
-        std::lock_guard lock(mutex_);
-        for (auto& [id, ctl] : sessions_)
-            if (ctl->deadline.passed(now)) ctl->expire_if_silent();
+        // A walk of tens of thousands of sessions at once would hold the I/O
+        // thread, and the mutex that accepts take, for milliseconds: it goes
+        // a slice at a time, and what queued meanwhile runs in between.
+        for (std::size_t bucket = 0; sweep_slice(now, bucket);) co_await asio::post(strand_, asio::use_awaitable);
     }
+}
+
+bool server::sweep_slice(clock::time_point now, std::size_t& bucket)
+{
+    // Buckets count too: the table keeps its size after a crowd has gone.
+    constexpr std::size_t steps_per_slice = 1024;
+    std::lock_guard lock(mutex_);
+    auto const buckets = sessions_.bucket_count();
+    for (std::size_t steps = 0; bucket < buckets && steps < steps_per_slice; ++bucket, ++steps)
+        for (auto it = sessions_.begin(bucket); it != sessions_.end(bucket); ++it, ++steps)
+            if (it->second->deadline.passed(now)) it->second->expire_if_silent();
+    return bucket < buckets;
 }
 
 asio::awaitable<void> server::accept_loop()

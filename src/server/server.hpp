@@ -62,6 +62,9 @@ private:
     boost::asio::awaitable<void> accept_loop();
     boost::asio::awaitable<void> signal_loop();
     boost::asio::awaitable<void> sweep_loop();
+    /// Expires the silent sessions in the buckets from `bucket` on, about a
+    /// thousand buckets and sessions' worth; false once past the last bucket.
+    bool sweep_slice(std::chrono::steady_clock::time_point now, std::size_t& bucket);
     boost::asio::awaitable<void> drain();
     boost::asio::awaitable<void> end_drain_grace(std::chrono::milliseconds grace);
     void begin_shutdown();

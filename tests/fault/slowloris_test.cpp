@@ -7,7 +7,8 @@
 // first byte is the request (answered, then closed); in `lines` the bytes of
 // an unfinished line do not count as activity (a line must arrive whole
 // within the idle timeout), so a trickler is closed by the idle timeout while
-// it trickles. Both are checked here.
+// it trickles. Both are checked here, and that thousands of silent
+// connections all expire.
 #include "polling.hpp"
 #include "reference.hpp"
 #include "server_process.hpp"
@@ -136,6 +137,28 @@ TEST(Slowloris, OneshotSilentClosedTricklersAnsweredNormalServed)
     for (auto const& c : trickle) EXPECT_TRUE(answered_a_prefix(c.got)) << c.got;
     auto silent_closed = [&] { return count_closed(silent) == silent.size(); };
     EXPECT_TRUE(eventually(silent_closed, 10s)) << count_closed(silent) << " of " << silent.size() << " closed\n"
+                                                 << log_tail(srv);
+    for (auto const& c : silent) EXPECT_TRUE(c.got.empty() || c.got == "ERR idle timeout\n") << c.got;
+    normal.finish();
+    EXPECT_GT(normal.served(), 0);
+    EXPECT_EQ(normal.wrong(), 0) << log_tail(srv);
+    expect_healthy_then_stop(srv);
+}
+
+// The idle sweep walks the sessions a slice at a time (about a thousand per
+// slice, so the I/O thread is never held long): with thousands silent, every
+// one of them is still reached and closed, and a normal client is served
+// meanwhile.
+TEST(Slowloris, ThousandsSilentAllExpireAcrossSweepSlices)
+{
+    constexpr int many = 4000;
+    raise_fd_limit();
+    server_process srv({"--protocol", "oneshot", "--idle-timeout", "1"});
+    bystander normal(srv.port(), false, 5ms);
+    auto silent = open_many(srv.port(), many);
+    ASSERT_EQ(silent.size(), static_cast<std::size_t>(many));
+    auto silent_closed = [&] { return count_closed(silent) == silent.size(); };
+    EXPECT_TRUE(eventually(silent_closed, 30s)) << count_closed(silent) << " of " << silent.size() << " closed\n"
                                                  << log_tail(srv);
     for (auto const& c : silent) EXPECT_TRUE(c.got.empty() || c.got == "ERR idle timeout\n") << c.got;
     normal.finish();
