@@ -830,11 +830,20 @@ private:
 
 struct summary {
     double elapsed_s = 0;
+    double cpu_s = 0; // the client's own CPU time (user + system), for the scenarios' CPU accounting
     counters kinds[2];
     std::size_t connected = 0;
 };
 
 double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+double process_cpu_seconds()
+{
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    auto secs = [](timeval t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+    return secs(u.ru_utime) + secs(u.ru_stime);
+}
 
 void print_table(settings const& cfg, summary const& r)
 {
@@ -878,8 +887,8 @@ void print_table(settings const& cfg, summary const& r)
 
 void print_json(settings const& cfg, summary const& r)
 {
-    std::string out = fmt::format("{{\"elapsed_s\": {:.6f}, \"connections\": {}, \"mix\": {}, \"connected\": {}",
-                                  r.elapsed_s, cfg.connections, cfg.mix, r.connected);
+    std::string out = fmt::format("{{\"elapsed_s\": {:.6f}, \"cpu_s\": {:.6f}, \"connections\": {}, \"mix\": {}, \"connected\": {}",
+                                  r.elapsed_s, r.cpu_s, cfg.connections, cfg.mix, r.connected);
     for (int k = 0; k < 2; ++k) {
         auto const& s = r.kinds[k];
         auto const& h = s.latency_ns;
@@ -1016,6 +1025,7 @@ int run(settings const& cfg)
         finished = std::max(finished, l->finished_);
     }
     r.elapsed_s = std::chrono::duration<double>(finished - plan->start).count();
+    r.cpu_s = process_cpu_seconds();
     if (cfg.proto == mode::idle) r.connected = cfg.connections - r.kinds[0].error_total();
     if (cfg.json) print_json(cfg, r);
     else print_table(cfg, r);
