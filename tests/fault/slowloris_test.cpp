@@ -74,6 +74,24 @@ std::vector<held> open_many(std::uint16_t port, int n)
     return v;
 }
 
+/// Every one of `conns` is closed within `limit`, with the idle timeout's
+/// notice or nothing.
+void expect_closed_as_idle(std::vector<held>& conns, server_process const& srv, std::chrono::seconds limit)
+{
+    auto all_closed = [&] { return count_closed(conns) == conns.size(); };
+    EXPECT_TRUE(eventually(all_closed, limit)) << count_closed(conns) << " of " << conns.size() << " closed\n"
+                                               << log_tail(srv);
+    for (auto const& c : conns) EXPECT_TRUE(c.got.empty() || c.got == "ERR idle timeout\n") << c.got;
+}
+
+/// The normal client was served all along, and never wrongly.
+void expect_served(bystander& normal, server_process const& srv)
+{
+    normal.finish();
+    EXPECT_GT(normal.served(), 0);
+    EXPECT_EQ(normal.wrong(), 0) << log_tail(srv);
+}
+
 TEST(Slowloris, LinesSilentAndTricklersClosedNormalServed)
 {
     raise_fd_limit();
@@ -93,19 +111,11 @@ TEST(Slowloris, LinesSilentAndTricklersClosedNormalServed)
         count_closed(silent);
         count_closed(trickle);
     }
-    auto silent_closed = [&] { return count_closed(silent) == silent.size(); };
-    EXPECT_TRUE(eventually(silent_closed, 10s)) << count_closed(silent) << " of " << silent.size() << " closed\n"
-                                                 << log_tail(srv);
+    expect_closed_as_idle(silent, srv, 10s);
     // A line that never ends does not keep its connection alive: the
     // tricklers were closed while still trickling, not 2 s after they stopped.
-    auto trickle_closed = [&] { return count_closed(trickle) == trickle.size(); };
-    EXPECT_TRUE(eventually(trickle_closed, 1s)) << count_closed(trickle) << " of " << trickle.size() << " closed";
-    for (auto const& c : silent) EXPECT_TRUE(c.got.empty() || c.got == "ERR idle timeout\n") << c.got;
-    for (auto const& c : trickle) EXPECT_TRUE(c.got.empty() || c.got == "ERR idle timeout\n") << c.got;
-
-    normal.finish();
-    EXPECT_GT(normal.served(), 0);
-    EXPECT_EQ(normal.wrong(), 0) << log_tail(srv);
+    expect_closed_as_idle(trickle, srv, 1s);
+    expect_served(normal, srv);
     expect_healthy_then_stop(srv, "fnv1a", true);
 }
 
@@ -135,13 +145,8 @@ TEST(Slowloris, OneshotSilentClosedTricklersAnsweredNormalServed)
         return false;
     };
     for (auto const& c : trickle) EXPECT_TRUE(answered_a_prefix(c.got)) << c.got;
-    auto silent_closed = [&] { return count_closed(silent) == silent.size(); };
-    EXPECT_TRUE(eventually(silent_closed, 10s)) << count_closed(silent) << " of " << silent.size() << " closed\n"
-                                                 << log_tail(srv);
-    for (auto const& c : silent) EXPECT_TRUE(c.got.empty() || c.got == "ERR idle timeout\n") << c.got;
-    normal.finish();
-    EXPECT_GT(normal.served(), 0);
-    EXPECT_EQ(normal.wrong(), 0) << log_tail(srv);
+    expect_closed_as_idle(silent, srv, 10s);
+    expect_served(normal, srv);
     expect_healthy_then_stop(srv);
 }
 
@@ -157,13 +162,8 @@ TEST(Slowloris, ThousandsSilentAllExpireAcrossSweepSlices)
     bystander normal(srv.port(), false, 5ms);
     auto silent = open_many(srv.port(), many);
     ASSERT_EQ(silent.size(), static_cast<std::size_t>(many));
-    auto silent_closed = [&] { return count_closed(silent) == silent.size(); };
-    EXPECT_TRUE(eventually(silent_closed, 30s)) << count_closed(silent) << " of " << silent.size() << " closed\n"
-                                                 << log_tail(srv);
-    for (auto const& c : silent) EXPECT_TRUE(c.got.empty() || c.got == "ERR idle timeout\n") << c.got;
-    normal.finish();
-    EXPECT_GT(normal.served(), 0);
-    EXPECT_EQ(normal.wrong(), 0) << log_tail(srv);
+    expect_closed_as_idle(silent, srv, 30s);
+    expect_served(normal, srv);
     expect_healthy_then_stop(srv);
 }
 
