@@ -223,7 +223,6 @@ bool server::hold_slot(std::string const& client)
             ++held;
             return true;
         }
-        if (held == 0) per_client_.erase(client);
     }
     stats_.connections_rejected.fetch_add(1, std::memory_order_relaxed);
     log::debug("{}: refused: {} connections from it already (--max-connections-per-client)", client,
