@@ -232,6 +232,15 @@ struct shared_plan {
     std::unique_ptr<boost::asio::ssl::context> tls; // --tls: every connection's SSL comes from it
 };
 
+/// --source: the port is left to connect(), which needs only the whole
+/// 4-tuple to be unique (a bind with port 0 would need the port unused).
+bool bind_source(int fd, shared_plan const& plan)
+{
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    return ::bind(fd, reinterpret_cast<sockaddr const*>(&plan.source), plan.source_len) == 0;
+}
+
 class loop;
 
 struct conn {
@@ -425,15 +434,6 @@ private:
         }
     }
 
-    /// --source: the port is left to connect(), which needs only the whole
-    /// 4-tuple to be unique (a bind with port 0 would need the port unused).
-    bool bind_source(int fd)
-    {
-        int one = 1;
-        ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-        return ::bind(fd, reinterpret_cast<sockaddr const*>(&plan_.source), plan_.source_len) == 0;
-    }
-
     void start(conn& c)
     {
         if (cfg_.proto != mode::idle && cfg_.proto != mode::lines && !take_request()) return;
@@ -442,7 +442,7 @@ private:
         if (c.fd < 0) return count_error(c, e_connect);
         int one = 1;
         ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (plan_.source_len && !bind_source(c.fd)) {
+        if (plan_.source_len && !bind_source(c.fd, plan_)) {
             ::close(c.fd);
             c.fd = -1;
             return count_error(c, e_connect);
@@ -930,7 +930,7 @@ void resolve(shared_plan& plan, settings const& cfg)
     plan.source_len = res->ai_addrlen;
     ::freeaddrinfo(res);
     int probe = ::socket(plan.source.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    bool usable = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr const*>(&plan.source), plan.source_len) == 0;
+    bool usable = probe >= 0 && bind_source(probe, plan);
     int why = errno;
     if (probe >= 0) ::close(probe);
     if (!usable) throw std::runtime_error("--source " + cfg.source + ": " + std::strerror(why));
