@@ -26,6 +26,14 @@ using asio::ip::tcp;
 namespace {
 
 constexpr std::chrono::milliseconds accept_backoff{100};
+// In a burst of connections the loop takes up to accept_turn descriptors from
+// the kernel, starts up to start_turn sessions, and lets what else is queued
+// run. The kernel's accept queue then empties at the pace of accept4 alone,
+// faster than sessions start, and drops no handshake while they do (a dropped
+// SYN costs its client a second or more); and no turn of the loop holds the
+// I/O thread for long.
+constexpr std::size_t accept_turn = 32;
+constexpr std::size_t start_turn = 8;
 using clock = std::chrono::steady_clock;
 
 } // namespace
@@ -120,15 +128,39 @@ asio::awaitable<void> server::accept_loop()
     with_tuple<asio::steady_timer> backoff(strand_);
     std::size_t failed_accepts = 0; // in the current burst of accept errors
     auto burst_began = clock::now();
-    for (;;) {
-        while (active_.load() >= cfg_.max_connections && !stopping_) {
+    for (std::size_t taken = 0;;) {
+        if (stopping_) co_return; // begin_shutdown started the backlog's sessions
+        bool const full = active_.load() + backlog_.size() >= cfg_.max_connections;
+        if (taken == accept_turn || (full && !backlog_.empty())) {
+            start_backlog(start_turn);
+            taken = 0;
+            co_await asio::post(strand_, asio::use_awaitable);
+            continue;
+        }
+        if (full) {
             slot_free_.expires_at(asio::steady_timer::time_point::max());
             co_await slot_free_.async_wait();
+            continue;
         }
-        if (stopping_) co_return;
         // accept4 hands over a descriptor that no Asio socket has registered
         // with epoll yet: the session does that only if it has to wait.
         auto [ec, fd] = descriptor_io::try_accept(acceptor_.native_handle());
+        if (!ec) {
+            if (failed_accepts > 0) {
+                auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - burst_began).count();
+                log::info("accepting again after {} failed accepts in {} ms", std::exchange(failed_accepts, 0), ms);
+            }
+            backlog_.push_back(fd);
+            ++taken;
+            continue;
+        }
+        // Nothing more to take for now: start what was taken before waiting.
+        start_backlog(start_turn);
+        taken = 0;
+        if (!backlog_.empty()) {
+            co_await asio::post(strand_, asio::use_awaitable);
+            continue;
+        }
         if (descriptor_io::would_block(ec)) {
             // No readiness is lost between the accept4 and this wait, even
             // with several I/O threads: Asio queues a wait with an
@@ -140,24 +172,24 @@ asio::awaitable<void> server::accept_loop()
             if (!ec) continue;
         }
         if (ec == asio::error::connection_aborted || ec.value() == EPROTO) continue; // gone before accepted
-        if (ec) {
-            // EMFILE and friends: the tutorial's loop broke here and never
-            // accepted again. Ours waits for descriptors to be freed, and
-            // logs a burst of failures once, not every retry.
-            stats_.accept_errors.fetch_add(1, std::memory_order_relaxed);
-            if (failed_accepts++ == 0) {
-                burst_began = clock::now();
-                log::warn("accept failed: {}; retrying every {} ms", ec.message(), accept_backoff.count());
-            }
-            backoff.expires_after(accept_backoff);
-            co_await backoff.async_wait();
-            continue;
+        // EMFILE and friends: the tutorial's loop broke here and never
+        // accepted again. Ours waits for descriptors to be freed, and logs a
+        // burst of failures once, not every retry.
+        stats_.accept_errors.fetch_add(1, std::memory_order_relaxed);
+        if (failed_accepts++ == 0) {
+            burst_began = clock::now();
+            log::warn("accept failed: {}; retrying every {} ms", ec.message(), accept_backoff.count());
         }
-        if (failed_accepts > 0) {
-            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - burst_began).count();
-            log::info("accepting again after {} failed accepts in {} ms", std::exchange(failed_accepts, 0), ms);
-        }
-        spawn_session(fd);
+        backoff.expires_after(accept_backoff);
+        co_await backoff.async_wait();
+    }
+}
+
+void server::start_backlog(std::size_t n)
+{
+    for (; n > 0 && !backlog_.empty(); --n) {
+        spawn_session(backlog_.front());
+        backlog_.pop_front();
     }
 }
 
@@ -266,6 +298,8 @@ void server::begin_shutdown()
     error_code ignored;
     acceptor_.close(ignored);
     slot_free_.cancel();
+    // Accepted, not yet started: their clients may have sent a request already.
+    start_backlog(backlog_.size());
     // Half the deadline at most, so that a silent connection is closed as
     // idle before the deadline would count it as a request cut off.
     auto const grace = std::min(cfg_.drain_grace, cfg_.shutdown_timeout / 2);

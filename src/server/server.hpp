@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -70,6 +71,8 @@ private:
     void begin_shutdown();
     void reload_tls();
     void spawn_session(int fd);
+    /// Starts the sessions of up to `n` descriptors of the backlog, oldest first.
+    void start_backlog(std::size_t n);
     bool admit(session_control& ctl, boost::asio::ip::address const& client) override;
     /// Takes one of `client`'s connections under --max-connections-per-client;
     /// counts and logs a refusal.
@@ -101,6 +104,9 @@ private:
     std::shared_ptr<boost::asio::ssl::context> tls_; // on strand_: new connections take the current one
     std::size_t forced_ = 0;
     bool drain_over_ = false; // on strand_
+    /// Accepted descriptors whose sessions have not started yet: the kernel's
+    /// accept queue, continued (on strand_; counted against --max-connections).
+    std::deque<int> backlog_;
 
     std::mutex mutex_; // guards sessions_, per_client_ and next_id_
     std::unordered_map<std::uint64_t, std::shared_ptr<session_control>> sessions_;

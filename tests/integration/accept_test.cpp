@@ -96,4 +96,29 @@ TEST_P(Accept, BytesThatComeAfterTheWaitBeganAreRead)
     }
 }
 
+// A burst of connections, ten times --max-connections, each with its line
+// sent before the server has accepted it: the server holds at most the limit
+// (sessions and descriptors taken from the kernel ahead of their sessions
+// alike), starts them oldest first, and serves every one as earlier ones go.
+TEST_P(Accept, ABurstBeyondTheLimitIsServedInFull)
+{
+    constexpr int limit = 48, clients = 10 * limit;
+    server_process srv({"--protocol", "lines", "--io-threads", GetParam(), "--max-connections", std::to_string(limit)});
+    auto const base = srv.open_sockets();
+    std::vector<fd_guard> fds;
+    for (int i = 0; i < clients; ++i) {
+        fds.push_back(connect_to(srv.port())); // completes in the kernel's queue
+        ASSERT_TRUE(fds.back()) << "client " << i;
+        ASSERT_TRUE(send_all(fds.back().get(), "hello world\n"));
+    }
+    ASSERT_TRUE(wait_for_sockets(srv, base + limit, 10s));
+    EXPECT_LE(srv.open_sockets(), base + limit) << "more connections taken than --max-connections";
+    for (int i = 0; i < clients; ++i) {
+        ASSERT_EQ(read_exactly(fds[i].get(), 17, 20s), "782e1488cd5a68b7\n")
+            << "client " << i << " of the burst was not served; log:\n" << srv.log();
+        fds[i].reset(); // its slot frees for the next
+    }
+    EXPECT_TRUE(eventually([&] { return srv.open_sockets() == base; }, 10s));
+}
+
 INSTANTIATE_TEST_SUITE_P(IoThreads, Accept, ::testing::Values("1", "2", "3"));
