@@ -133,8 +133,9 @@ asio::awaitable<void> server::accept_loop()
         bool const full = active_.load() + backlog_.size() >= cfg_.max_connections;
         if (taken == accept_turn || (full && !backlog_.empty())) {
             start_backlog(start_turn);
-            taken = 0;
-            co_await asio::post(strand_, asio::use_awaitable);
+            // A burst yields; a lone connection that took the last slot does not.
+            if (std::exchange(taken, 0) == accept_turn || !backlog_.empty())
+                co_await asio::post(strand_, asio::use_awaitable);
             continue;
         }
         if (full) {
