@@ -10,6 +10,7 @@
 // after all of them its VmRSS is within 10 % of what it was after a warm-up
 // batch. Not lower: the allocator keeps a drained crowd's memory for the next
 // one (bench/results/2026-12-02.md, "Memory returns").
+#include "http.hpp"
 #include "polling.hpp"
 #include "reference.hpp"
 #include "server_process.hpp"
@@ -81,10 +82,10 @@ TEST(Soak, DescriptorsAndMemoryTheSameAfter200kRequests)
     expect_healthy_then_stop(srv);
 }
 
-/// Opens `n` connections that send nothing, waits until the server holds
+/// Opens `n` connections that send nothing, waits until the server serves
 /// them all, closes them and waits until the server has closed its ends.
 /// Returns the server's VmRSS while it held them (0: it never did).
-std::size_t crowd(server_process const& srv, std::size_t n, std::size_t fds_idle)
+std::size_t crowd(server_process const& srv, std::uint16_t metrics, std::size_t n, std::size_t fds_idle)
 {
     std::vector<fd_guard> held;
     held.reserve(n);
@@ -93,6 +94,10 @@ std::size_t crowd(server_process const& srv, std::size_t n, std::size_t fds_idle
         if (!held.back()) return 0;
     }
     if (!eventually([&] { return srv.open_fds() >= fds_idle + n; }, 60s)) return 0;
+    // A burst's descriptors are taken ahead of their sessions: wait for the
+    // sessions too, or a crowd could leave before all of it was served.
+    auto const active = [&] { return sample(scrape(metrics), "hash_server_connections_active"); };
+    if (!eventually([&] { return active() >= static_cast<double>(n); }, 60s)) return 0;
     std::size_t const rss = srv.rss_kib();
     held.clear();
     return rss;
@@ -103,19 +108,20 @@ void crowds_come_and_go(std::string const& protocol)
     std::size_t const batch = from_env("HASHSRV_SOAK_BATCH", 5'000);
     std::size_t const batches = from_env("HASHSRV_SOAK_CONNECTIONS", 50'000) / batch;
     raise_fd_limit(batch + 1024);
-    server_process srv({"--protocol", protocol, "--max-connections", std::to_string(batch + 100)});
+    server_process srv({"--protocol", protocol, "--max-connections", std::to_string(batch + 100), "--metrics-port", "0"});
+    auto const metrics = metrics_port(srv);
     std::size_t const fds_idle = settled_fds(srv);
     std::size_t const rss_start = srv.rss_kib();
 
     // The warm-up crowd grows the heap to its size; later ones reuse it.
-    ASSERT_GT(crowd(srv, batch, fds_idle), 0U) << "the warm-up crowd was never held; " << log_tail(srv);
+    ASSERT_GT(crowd(srv, metrics, batch, fds_idle), 0U) << "the warm-up crowd was never held; " << log_tail(srv);
     ASSERT_TRUE(eventually([&] { return srv.open_fds() == fds_idle; }, 60s))
         << "descriptors: " << fds_idle << " before, " << srv.open_fds() << " after the warm-up";
     std::size_t const rss_before = srv.rss_kib();
 
     std::string report;
     for (std::size_t b = 0; b < batches; ++b) {
-        std::size_t const held = crowd(srv, batch, fds_idle);
+        std::size_t const held = crowd(srv, metrics, batch, fds_idle);
         ASSERT_GT(held, 0U) << "crowd " << b << " was never held; " << log_tail(srv);
         ASSERT_TRUE(eventually([&] { return srv.open_fds() == fds_idle; }, 60s))
             << "crowd " << b << ": descriptors " << fds_idle << " before, " << srv.open_fds() << " after";
