@@ -132,10 +132,9 @@ asio::awaitable<void> server::accept_loop()
         if (stopping_) co_return; // begin_shutdown started the backlog's sessions
         bool const full = active_.load() + backlog_.size() >= cfg_.max_connections;
         if (taken == accept_turn || (full && !backlog_.empty())) {
-            start_backlog(start_turn);
+            taken = 0;
             // A burst yields; a lone connection that took the last slot does not.
-            if (std::exchange(taken, 0) == accept_turn || !backlog_.empty())
-                co_await asio::post(strand_, asio::use_awaitable);
+            if (start_turn_of_backlog()) co_await asio::post(strand_, asio::use_awaitable);
             continue;
         }
         if (full) {
@@ -156,9 +155,8 @@ asio::awaitable<void> server::accept_loop()
             continue;
         }
         // Nothing more to take for now: start what was taken before waiting.
-        start_backlog(start_turn);
         taken = 0;
-        if (!backlog_.empty()) {
+        if (start_turn_of_backlog()) {
             co_await asio::post(strand_, asio::use_awaitable);
             continue;
         }
@@ -184,6 +182,12 @@ asio::awaitable<void> server::accept_loop()
         backoff.expires_after(accept_backoff);
         co_await backoff.async_wait();
     }
+}
+
+bool server::start_turn_of_backlog()
+{
+    start_backlog(start_turn);
+    return !backlog_.empty();
 }
 
 void server::start_backlog(std::size_t n)

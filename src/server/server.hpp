@@ -73,6 +73,9 @@ private:
     void spawn_session(int fd);
     /// Starts the sessions of up to `n` descriptors of the backlog, oldest first.
     void start_backlog(std::size_t n);
+    /// Starts one turn's sessions from the backlog; true while taken
+    /// descriptors still wait (the accept loop then lets other work run).
+    bool start_turn_of_backlog();
     bool admit(session_control& ctl, boost::asio::ip::address const& client) override;
     /// Takes one of `client`'s connections under --max-connections-per-client;
     /// counts and logs a refusal.
