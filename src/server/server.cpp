@@ -34,6 +34,8 @@ constexpr std::chrono::milliseconds accept_backoff{100};
 // I/O thread for long.
 constexpr std::size_t accept_turn = 32;
 constexpr std::size_t start_turn = 8;
+// A full turn then leaves descriptors waiting, so the loop yields after it.
+static_assert(start_turn < accept_turn);
 using clock = std::chrono::steady_clock;
 
 } // namespace
