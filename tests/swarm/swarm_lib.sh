@@ -105,6 +105,18 @@ proxy_header_errors() {
   replica_metrics "$1" | awk '$1 == "hash_server_proxy_header_errors_total" { print $2 }'
 }
 
+# lb_servers_up: how many servers HAProxy's backend has UP, from its stats page,
+# read inside the LB's network namespace. Docker calls a replica healthy before
+# HAProxy has resolved it and seen its first check pass; until then HAProxy
+# sends everything to the other one.
+lb_servers_up() {
+  local lb pid
+  lb=$(docker ps -q --filter "label=com.docker.swarm.service.name=${stack}_lb" --filter status=running | head -1)
+  pid=$(docker inspect -f '{{.State.Pid}}' "$lb" 2>/dev/null) || { echo 0; return 0; }
+  nsenter -t "$pid" -n curl -sf --max-time 3 'http://127.0.0.1:8404/stats;csv' 2>/dev/null |
+    awk -F, '$1 == "hash_servers" && $2 ~ /^hash/ && $18 ~ /^UP/ { n++ } END { print n + 0 }'
+}
+
 # counts [CONTAINERS...]: "container requests" lines, the running replicas by default.
 counts() {
   local c
@@ -133,7 +145,7 @@ deploy_stack() {
   note "stack deployed: 2 healthy replicas, HAProxy on $lb_port, Prometheus on $prom_port"
 }
 stack_ready() {
-  [ "$(replica_count --filter health=healthy)" -eq 2 ] &&
+  [ "$(replica_count --filter health=healthy)" -eq 2 ] && [ "$(lb_servers_up)" -eq 2 ] &&
     [ "$(printf 'hello world\n' | timeout 5 "$HASH_CLIENT" --timeout 3 --protocol stream "$lb_port" 2>/dev/null)" = 782e1488cd5a68b7 ]
 }
 
