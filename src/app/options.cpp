@@ -27,7 +27,7 @@ struct option_text {
     std::string port;
     std::string proto = "oneshot", hash = "fnv1a", level = "info", pool_sched = "batch";
     std::string threads = "auto", io_threads = "1", max_inflight = "64", inline_below = "0", chunk = "256K",
-                slice = "256K";
+                slice = "64K";
     std::string max_line = "64K", max_stream = "0", max_conn = "10000", idle = "30", shutdown = "10",
                 grace = "1";
     std::string per_client = "0";
@@ -119,7 +119,7 @@ option_spec const options[] = {
     {"--chunk-size", &option_text::chunk, "BYTES",
      "stream: bytes per hash job at most (3 buffers per upload; an upload slower than\n"
      "the server goes as it arrives, a --pool-slice at least a job); lines: read size\n"
-     "(up to --max-line); a read takes at most 256K whatever the chunk"},
+     "(up to --max-line); a read takes at most 64K whatever the chunk"},
     {"--pool-slice", &option_text::slice, "BYTES",
      "a pool job hashes at most this many bytes, then lets the jobs queued behind it\n"
      "run first, so a small request never waits for a big chunk (0: run to completion)"},

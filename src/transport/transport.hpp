@@ -29,8 +29,10 @@ public:
 
     /// The most one read copies, whatever the caller's buffer: a recv of
     /// megabytes would keep the I/O thread from every other connection for a
-    /// millisecond or more; 256 KiB is ~50-100 us of copying.
-    static constexpr std::size_t max_read = 256 * 1024;
+    /// millisecond or more. 64 KiB, a pool slice's worth, keeps each read's
+    /// copy well under 100 us; a full-speed upload makes four reads where a
+    /// 256 KiB bound made one, which its throughput does not show.
+    static constexpr std::size_t max_read = 64 * 1024;
 
     /// `fd`: the connection's descriptor, which the subclass owns and closes.
     /// Activity moves `deadline` to now + `idle_timeout`; whoever watches it

@@ -77,7 +77,7 @@ TEST(Options, DefaultsWithJustAPort)
     EXPECT_EQ(cfg.max_inflight, d.max_inflight);
     EXPECT_EQ(cfg.inline_below, d.inline_below);
     EXPECT_EQ(cfg.chunk_size, d.chunk_size);
-    EXPECT_EQ(cfg.pool_slice, 256U * 1024);
+    EXPECT_EQ(cfg.pool_slice, 64U * 1024);
     EXPECT_EQ(cfg.max_line, 64U * 1024); // the documented default, 64 KiB
     EXPECT_EQ(cfg.max_stream_bytes, std::numeric_limits<std::uint64_t>::max()); // unlimited
     EXPECT_EQ(cfg.max_connections, 10000U);
